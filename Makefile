@@ -1,0 +1,33 @@
+# The two commands: `make run` and `make test`. Each sets up .venv on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test setup setup-dev lint typecheck boundaries check bench clean
+
+run: setup
+	$(VENV)/bin/hearth
+
+setup:
+	scripts/setup.sh run
+
+setup-dev:
+	scripts/setup.sh dev
+
+lint: setup-dev
+	$(VENV)/bin/ruff check app engine tests benchmarks
+	$(VENV)/bin/ruff format --check app engine tests benchmarks
+
+typecheck: setup-dev
+	$(VENV)/bin/mypy
+
+boundaries: setup-dev
+	$(VENV)/bin/lint-imports
+
+test: setup-dev lint typecheck boundaries
+	$(PY) -m pytest
+
+bench: setup-dev
+	$(PY) benchmarks/bench_chat.py --write BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,182 @@
+"""`hearth`: the desktop app (once it lands) and terminal commands: serve, chat, models, token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from app.engine_client import EngineClient, EngineError, EngineUnavailable
+from app.engine_client.launcher import EngineProcess, find_connection
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearth", description="Hearth, an on-device assistant")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the engine in the foreground")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--allow-remote-bind", action="store_true")
+    chat = sub.add_parser("chat", help="chat in the terminal (or answer one prompt)")
+    chat.add_argument("prompt", nargs="?", help="answer this and exit")
+    chat.add_argument("--model", "-m", help="model id (default: the engine's default)")
+    chat.add_argument("--system", "-s", help="system prompt")
+    chat.add_argument("--temperature", type=float)
+    chat.add_argument("--max-tokens", type=int)
+    models = sub.add_parser("models", help="list models")
+    models_sub = models.add_subparsers(dest="models_command")
+    models_sub.add_parser("list", help="list installed models")
+    show = models_sub.add_parser("show", help="show what a model's file says")
+    show.add_argument("model")
+    sub.add_parser("token", help="print the local API token")
+    return parser
+
+
+@contextmanager
+def engine_client(out: TextIO = sys.stderr) -> Iterator[EngineClient]:
+    """A client of the running engine, or of one started for this command and stopped after."""
+    conn = find_connection()
+    started: EngineProcess | None = None
+    url = conn.url
+    if url is not None:
+        try:
+            with EngineClient(url, conn.token, timeout=5) as probe:
+                probe.health()
+        except EngineUnavailable:
+            url = None
+    if url is None:
+        print("Starting the engine…", file=out, flush=True)
+        started = EngineProcess()
+        url = started.start()
+    try:
+        with EngineClient(url, conn.token) as client:
+            yield client
+    finally:
+        if started is not None:
+            started.stop()
+
+
+def _chat_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if args.model:
+        params["model"] = args.model
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    return params
+
+
+def _stream_reply(
+    client: EngineClient, messages: list[dict[str, Any]], params: dict[str, Any], out: TextIO
+) -> str:
+    """Print a reply as it streams; Ctrl-C stops it and keeps what came so far."""
+    text = ""
+    stream = client.stream_chat(messages, **params)
+    try:
+        for delta in stream.deltas():
+            text += delta
+            out.write(delta)
+            out.flush()
+    except KeyboardInterrupt:
+        out.write(" [stopped]")
+    finally:
+        stream.close()
+        out.write("\n")
+    return text
+
+
+def run_chat(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    params = _chat_params(args)
+    messages: list[dict[str, Any]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    with engine_client() as client:
+        if args.prompt is not None:
+            messages.append({"role": "user", "content": args.prompt})
+            _stream_reply(client, messages, params, out)
+            return 0
+        model = args.model or client.health().default_model
+        print(f"Chatting with {model}. Ctrl-C stops a reply; Ctrl-D or /exit quits.", file=out)
+        while True:
+            try:
+                line = input("you> ")
+            except (EOFError, KeyboardInterrupt):
+                print(file=out)
+                return 0
+            if line.strip() in ("/exit", "/quit"):
+                return 0
+            if not line.strip():
+                continue
+            messages.append({"role": "user", "content": line})
+            try:
+                reply = _stream_reply(client, messages, params, out)
+            except EngineError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                messages.pop()
+                continue
+            messages.append({"role": "assistant", "content": reply})
+
+
+def run_models(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    with engine_client() as client:
+        if args.models_command == "show":
+            detail = client.model(args.model)
+            for key, value in detail.model_dump().items():
+                if value not in (None, [], ""):
+                    print(f"{key}: {value}", file=out)
+            return 0
+        listing = client.models()
+        print(f"{'ID':32} {'KIND':8} {'SIZE':>9}  STATUS", file=out)
+        for card in listing.data:
+            size = f"{(card.size_bytes or 0) / 1e6:.0f} MB"
+            status = ", ".join(
+                s for s, on in (("loaded", card.loaded), ("embedded", card.embedded)) if on
+            )
+            print(f"{card.id:32} {card.kind:8} {size:>9}  {status}", file=out)
+    return 0
+
+
+def _display_available() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in (
+        "darwin",
+        "win32",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            cmd = [sys.executable, "-m", "engine", "serve"]
+            if args.host:
+                cmd += ["--host", args.host]
+            if args.port is not None:
+                cmd += ["--port", str(args.port)]
+            if args.allow_remote_bind:
+                cmd.append("--allow-remote-bind")
+            os.execv(sys.executable, cmd)
+        if args.command == "token":
+            print(find_connection().token)
+            return 0
+        if args.command == "models":
+            return run_models(args)
+        if args.command == "chat":
+            return run_chat(args)
+        reason = (
+            "the desktop app is not part of this build yet"
+            if _display_available()
+            else "there is no display"
+        )
+        print(f"Opening the terminal chat instead of the desktop app: {reason}.", file=sys.stderr)
+        return run_chat(_parser().parse_args(["chat"]))
+    except EngineError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

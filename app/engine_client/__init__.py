@@ -1,0 +1,30 @@
+"""A typed Python client of the engine's HTTP API (no Qt), used by the CLI and the desktop."""
+
+from app.engine_client.client import ChatStream, EngineClient
+from app.engine_client.errors import (
+    AuthenticationError,
+    BadRequestError,
+    BusyError,
+    ContextLengthError,
+    EngineError,
+    EngineUnavailable,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    ServerError,
+)
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "BusyError",
+    "ChatStream",
+    "ContextLengthError",
+    "EngineClient",
+    "EngineError",
+    "EngineUnavailable",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "ServerError",
+]

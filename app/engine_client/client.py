@@ -1,0 +1,147 @@
+"""EngineClient: health, models, chat (whole or streamed) and text completions over httpx."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from app.engine_client.errors import EngineError, EngineUnavailable, error_from_payload
+from engine.schemas import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    Health,
+    ModelDetail,
+    ModelList,
+)
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        payload: Any = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = None
+    raise error_from_payload(response.status_code, payload, response.headers.get("retry-after"))
+
+
+class ChatStream:
+    """The chunks of a streamed reply. Closing it (or leaving its `with`) stops generation."""
+
+    def __init__(self, response: httpx.Response, context: Any) -> None:
+        self._response = response
+        self._context = context
+        self.text = ""
+        self.finish_reason: str | None = None
+        self.usage: dict[str, int] | None = None
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        try:
+            for line in self._response.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                data = line[len("data: ") :]
+                if data == "[DONE]":
+                    return
+                payload = json.loads(data)
+                if "error" in payload:
+                    raise error_from_payload(500, payload)
+                chunk = ChatCompletionChunk.model_validate(payload)
+                if chunk.usage is not None:
+                    self.usage = chunk.usage.model_dump()
+                for choice in chunk.choices:
+                    self.text += choice.delta.content or ""
+                    self.finish_reason = choice.finish_reason or self.finish_reason
+                yield chunk
+        except httpx.TransportError as exc:
+            raise EngineUnavailable("The connection to the engine broke during the reply.") from exc
+
+    def deltas(self) -> Iterator[str]:
+        """Just the text as it arrives."""
+        for chunk in self:
+            for choice in chunk.choices:
+                if choice.delta.content:
+                    yield choice.delta.content
+
+    def close(self) -> None:
+        self._context.__exit__(None, None, None)
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class EngineClient:
+    """A synchronous client of one engine. Thread-safe, as httpx.Client is."""
+
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = 600.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            trust_env=False,  # the engine is on loopback: never through a proxy
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise EngineUnavailable(f"The engine at {self.base_url} cannot be reached.") from exc
+        _raise_for(response)
+        return response
+
+    def health(self) -> Health:
+        return Health.model_validate(self._request("GET", "/health").json())
+
+    def models(self) -> ModelList:
+        return ModelList.model_validate(self._request("GET", "/v1/models").json())
+
+    def model(self, model_id: str) -> ModelDetail:
+        return ModelDetail.model_validate(self._request("GET", f"/v1/models/{model_id}").json())
+
+    def chat(self, messages: list[dict[str, Any]], **params: Any) -> ChatCompletion:
+        body = {"messages": messages, **params, "stream": False}
+        response = self._request("POST", "/v1/chat/completions", json=body)
+        return ChatCompletion.model_validate(response.json())
+
+    def stream_chat(self, messages: list[dict[str, Any]], **params: Any) -> ChatStream:
+        """Start a streamed reply; use it in a `with` block so it is always closed."""
+        body = {"messages": messages, **params, "stream": True}
+        context = self._http.stream("POST", "/v1/chat/completions", json=body)
+        try:
+            response = context.__enter__()
+        except httpx.TransportError as exc:
+            raise EngineUnavailable(f"The engine at {self.base_url} cannot be reached.") from exc
+        if not response.is_success:
+            response.read()
+            context.__exit__(None, None, None)
+            _raise_for(response)
+        return ChatStream(response, context)
+
+    def complete(self, prompt: str, **params: Any) -> Completion:
+        body = {"prompt": prompt, **params, "stream": False}
+        response = self._request("POST", "/v1/completions", json=body)
+        return Completion.model_validate(response.json())
+
+
+__all__ = ["ChatStream", "EngineClient", "EngineError"]

@@ -1,0 +1,1 @@
+"""Qt widgets of the desktop app (lands with the desktop issue)."""

@@ -1,0 +1,105 @@
+"""The one place that turns errors into OpenAI-shaped JSON responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.errors import Busy, HearthError
+from engine.schemas import ErrorBody, ErrorResponse
+
+log = logging.getLogger(__name__)
+
+_HTTP_TYPES = {
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "forbidden"),
+    404: ("invalid_request_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    413: ("invalid_request_error", "payload_too_large"),
+}
+
+
+def error_payload(
+    message: str, type_: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    body = ErrorBody(message=message, type=type_, code=code, param=param)
+    return ErrorResponse(error=body).model_dump()
+
+
+def error_response(exc: HearthError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+    return JSONResponse(
+        error_payload(exc.message, exc.type, exc.code, exc.param),
+        status_code=exc.status,
+        headers=headers,
+    )
+
+
+def _param_of(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p != "body"]
+    if not parts:
+        return None
+    text = parts[0]
+    for part in parts[1:]:
+        text += f"[{part}]" if part.isdigit() else f".{part}"
+    return text
+
+
+def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    errors = exc.errors()
+    if not errors:
+        return "The request is invalid.", None
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON.", None
+    param = _param_of(tuple(first.get("loc", ())))
+    reason = str(first.get("msg", "invalid value"))
+    if first.get("type") == "missing":
+        return f"Missing required parameter: '{param}'.", param
+    if param is None:
+        return f"The request body is invalid: {reason}.", None
+    return f"Invalid value for '{param}': {reason}.", param
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_hearth_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HearthError)
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.message)
+        return error_response(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        message, param = validation_message(exc)
+        return JSONResponse(
+            error_payload(message, "invalid_request_error", "invalid_value", param), status_code=400
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        type_, code = _HTTP_TYPES.get(exc.status_code, ("invalid_request_error", None))
+        if exc.status_code == 404:
+            message = f"Unknown request URL: {request.method} {request.url.path}."
+        else:
+            message = str(exc.detail)
+        return JSONResponse(
+            error_payload(message, type_, code), status_code=exc.status_code, headers=exc.headers
+        )
+
+    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # Never a stack trace or a path in the answer; the log names only the kind of failure.
+        log.error("unexpected %s while serving a request", type(exc).__name__)
+        return JSONResponse(
+            error_payload("The engine hit an internal error.", "server_error", "internal_error"),
+            status_code=500,
+        )
+
+    app.add_exception_handler(HearthError, on_hearth_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,126 @@
+"""ASGI guards in front of every route: Host check, API token, body size cap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.api.errors import error_payload
+from engine.errors import PayloadTooLarge
+from engine.security.api_token import token_matches
+
+
+async def _send_error(
+    send: Send, status: int, message: str, type_: str, code: str, extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    body = json.dumps(error_payload(message, type_, code)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def host_without_port(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8931
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class HostGuard:
+    """403 for a Host header that is not one of ours: the defence against DNS rebinding."""
+
+    def __init__(self, app: ASGIApp, allowed: set[str]) -> None:
+        self.app = app
+        self.allowed = {h.lower() for h in allowed}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = host_without_port(_header(scope, b"host") or "")
+            if host not in self.allowed:
+                await _send_error(
+                    send, 403, "Requests must be addressed to a local host name.",
+                    "permission_error", "host_not_allowed",
+                )  # fmt: skip
+                return
+        await self.app(scope, receive, send)
+
+
+class TokenGuard:
+    """401 unless an /v1 request carries the local API token as a Bearer token."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and scope.get("method") != "OPTIONS" and path.startswith("/v1"):
+            auth = _header(scope, b"authorization") or ""
+            scheme, _, presented = auth.partition(" ")
+            if scheme.lower() != "bearer" or not token_matches(self.token, presented.strip()):
+                await _send_error(
+                    send, 401, "A valid API token is required (Authorization: Bearer ...). "
+                    "`hearth token` prints it.", "authentication_error", "invalid_api_key",
+                    [(b"www-authenticate", b"Bearer")],
+                )  # fmt: skip
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """413 for bodies over the cap, whether announced by Content-Length or sent chunked."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _send_error(send, 413, self._message(), "invalid_request_error", "payload_too_large")
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge(self._message())
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _message(self) -> str:
+        return f"The request body is larger than the {self.max_bytes // (1024 * 1024)} MiB limit."
+
+
+class JsonByDefault:
+    """Treat /v1 POST bodies sent without a JSON content type as JSON, as OpenAI's API does.
+
+    `curl -d` labels bodies as form data; multipart uploads keep their own type.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            kind = (_header(scope, b"content-type") or "").lower()
+            if not kind or kind.startswith("application/x-www-form-urlencoded"):
+                headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)

@@ -1,0 +1,125 @@
+"""POST /v1/chat/completions and /v1/completions: validate, call the service, map the result."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from engine.api.sse import DONE, error_event, event, sse_response
+from engine.api.state import EngineState, engine_state
+from engine.errors import HearthError
+from engine.schemas import (
+    AssistantMessage,
+    ChatChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChunkChoice,
+    ChunkDelta,
+    Completion,
+    CompletionChoice,
+    CompletionRequest,
+)
+from engine.services.generation import Generation
+
+router = APIRouter(prefix="/v1")
+
+
+def _finish(reason: str | None) -> str:
+    # OpenAI knows stop and length; a cancelled reply only reaches clients that stayed.
+    return reason if reason in ("stop", "length") else "stop"
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    req: ChatCompletionRequest, state: EngineState = Depends(engine_state)
+) -> Response | ChatCompletion:
+    gen = await state.generation.start_chat(req)
+    if req.stream:
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        return sse_response(_chat_events(gen, include_usage))
+    text, finish = await gen.collect()
+    return ChatCompletion(
+        id=gen.id,
+        created=gen.created,
+        model=gen.model_id,
+        choices=[ChatChoice(message=AssistantMessage(content=text), finish_reason=_finish(finish))],
+        usage=gen.usage(),
+    )
+
+
+async def _chat_events(gen: Generation, include_usage: bool) -> AsyncIterator[str]:
+    def chunk(delta: ChunkDelta, finish: str | None = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=gen.id,
+            created=gen.created,
+            model=gen.model_id,
+            choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+        )
+
+    try:
+        yield event(chunk(ChunkDelta(role="assistant", content="")))
+        async for piece in gen.pieces():
+            if piece.text:
+                yield event(chunk(ChunkDelta(content=piece.text)))
+            if piece.finish_reason is not None:
+                yield event(chunk(ChunkDelta(), _finish(piece.finish_reason)))
+        if include_usage:
+            last = ChatCompletionChunk(
+                id=gen.id, created=gen.created, model=gen.model_id, choices=[], usage=gen.usage()
+            )
+            yield event(last)
+    except HearthError as exc:
+        yield error_event(exc)
+    finally:
+        # Runs when the client goes away too: the model stops within one token.
+        gen.cancel()
+    yield DONE
+
+
+@router.post("/completions", response_model=None)
+async def completions(
+    req: CompletionRequest, state: EngineState = Depends(engine_state)
+) -> Response | Completion:
+    gen = await state.generation.start_completion(req)
+    prefix = req.prompt_text() if req.echo else ""
+    if req.stream:
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        return sse_response(_completion_events(gen, prefix, include_usage))
+    text, finish = await gen.collect()
+    return Completion(
+        id=gen.id,
+        created=gen.created,
+        model=gen.model_id,
+        choices=[CompletionChoice(text=prefix + text, finish_reason=_finish(finish))],
+        usage=gen.usage(),
+    )
+
+
+async def _completion_events(gen: Generation, prefix: str, include_usage: bool) -> AsyncIterator[str]:
+    def chunk(text: str, finish: str | None = None) -> Completion:
+        return Completion(
+            id=gen.id,
+            created=gen.created,
+            model=gen.model_id,
+            choices=[CompletionChoice(text=text, finish_reason=finish)],
+        )
+
+    try:
+        if prefix:
+            yield event(chunk(prefix))
+        async for piece in gen.pieces():
+            finish = _finish(piece.finish_reason) if piece.finish_reason else None
+            if piece.text or finish:
+                yield event(chunk(piece.text, finish))
+        if include_usage:
+            yield event(
+                Completion(id=gen.id, created=gen.created, model=gen.model_id, choices=[], usage=gen.usage())
+            )
+    except HearthError as exc:
+        yield error_event(exc)
+    finally:
+        gen.cancel()
+    yield DONE

@@ -1,0 +1,25 @@
+"""What the routes reach through `request.app.state`: built once in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from engine.registry.model_registry import ModelRegistry
+from engine.services.generation import GenerationService
+from engine.settings import EngineSettings
+
+
+@dataclass
+class EngineState:
+    settings: EngineSettings
+    registry: ModelRegistry
+    generation: GenerationService
+    gpu_offload: bool
+
+
+def engine_state(request: Request) -> EngineState:
+    state = request.app.state.engine
+    assert isinstance(state, EngineState)
+    return state

@@ -1,0 +1,1 @@
+"""The only modules that import inference libraries (llama_cpp, faster_whisper, rapidocr)."""

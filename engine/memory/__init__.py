@@ -1,0 +1,1 @@
+"""Reserved for the memory work (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Model discovery, the catalog, GGUF inspection and the loaded-model registry."""

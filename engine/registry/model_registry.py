@@ -1,0 +1,187 @@
+"""The models the engine can serve: discovered GGUF files, loaded lazily, unloaded when idle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.backends.llama_backend import LlamaModel, LoadOptions, resolve_gpu_layers
+from engine.errors import InvalidModelFile, ModelLoadFailed, ModelNotFound
+from engine.registry.catalog import Catalog, CatalogModel
+from engine.registry.gguf_file import GgufInfo, read_gguf
+from engine.registry.model_queue import ModelQueue
+from engine.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+ModelLoader = Callable[[Path, LoadOptions], LlamaModel]
+
+
+@dataclass
+class ModelEntry:
+    """A model file the engine knows about."""
+
+    id: str
+    path: Path
+    size_bytes: int
+    created: int
+    embedded: bool
+    catalog: CatalogModel | None = None
+    kind: str = "chat"
+
+
+@dataclass
+class LoadedModel:
+    entry: ModelEntry
+    model: LlamaModel
+    info: GgufInfo
+    last_used: float
+
+
+def _is_model_file(path: Path) -> bool:
+    name = path.name.lower()
+    return path.suffix.lower() == ".gguf" and "mmproj" not in name and path.is_file()
+
+
+class ModelRegistry:
+    """Finds models, loads them on first use and unloads them after an idle time."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        catalog: Catalog,
+        executor: Executor,
+        loader: ModelLoader = LlamaModel,
+    ) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._executor = executor
+        self._loader = loader
+        self._loaded: dict[str, LoadedModel] = {}
+        self._queues: dict[str, ModelQueue] = {}
+
+    # -- discovery -------------------------------------------------------------------------
+    def entries(self) -> dict[str, ModelEntry]:
+        """Every model file present now, by id (a directory listing: cheap enough per call)."""
+        found: dict[str, ModelEntry] = {}
+        folders = [(self._settings.dirs.models, False), (self._settings.embedded_models_dir, True)]
+        for folder, embedded in folders:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*.gguf")) + sorted(folder.glob("*/*.gguf")):
+                if not _is_model_file(path):
+                    continue
+                card = self._catalog.by_file_name(path.name)
+                model_id = card.id if card else path.stem.lower()
+                if model_id in found:
+                    continue  # the user's own models folder wins over the embedded one
+                stat = path.stat()
+                found[model_id] = ModelEntry(
+                    id=model_id,
+                    path=path,
+                    size_bytes=stat.st_size,
+                    created=int(stat.st_mtime),
+                    embedded=embedded,
+                    catalog=card,
+                    kind=card.kind if card else "chat",
+                )
+        return found
+
+    def resolve(self, name: str | None) -> ModelEntry:
+        """The entry for a model id or alias; None means the default model."""
+        wanted = name or self._settings.default_model
+        wanted = self._settings.model_aliases.get(wanted, wanted)
+        entry = self.entries().get(wanted)
+        if entry is None:
+            raise ModelNotFound(
+                f"The model '{name or wanted}' does not exist. GET /v1/models lists the "
+                "models installed here.",
+                param="model",
+            )
+        return entry
+
+    def aliases_of(self, model_id: str) -> list[str]:
+        return sorted(a for a, target in self._settings.model_aliases.items() if target == model_id)
+
+    # -- loading ---------------------------------------------------------------------------
+    def queue_for(self, model_id: str) -> ModelQueue:
+        queue = self._queues.get(model_id)
+        if queue is None:
+            queue = ModelQueue(self._settings.max_queue, self._settings.retry_after_seconds)
+            self._queues[model_id] = queue
+        return queue
+
+    def loaded(self) -> dict[str, LoadedModel]:
+        return dict(self._loaded)
+
+    def inspect(self, entry: ModelEntry) -> GgufInfo:
+        """The checked GGUF header of an entry (raises InvalidModelFile when bad)."""
+        loaded = self._loaded.get(entry.id)
+        return loaded.info if loaded else read_gguf(entry.path)
+
+    def load_blocking(self, entry: ModelEntry) -> LoadedModel:
+        """Load `entry` if needed. Call only while holding its queue slot, off the event loop."""
+        current = self._loaded.get(entry.id)
+        if current is not None and current.entry.path == entry.path:
+            current.last_used = time.monotonic()
+            return current
+        info = read_gguf(entry.path)
+        if info.is_vision_projector or info.is_lora_adapter:
+            raise InvalidModelFile(f"{entry.path.name} is not a standalone language model")
+        opts = self._settings.options_for(entry.id)
+        trained = info.context_length or opts.n_ctx or 2048
+        options = LoadOptions(
+            n_ctx=min(opts.n_ctx or trained, trained),
+            n_threads=opts.n_threads,
+            n_gpu_layers=resolve_gpu_layers(opts.n_gpu_layers or 0),
+            chat_template=opts.chat_template,
+        )
+        started = time.monotonic()
+        log.info("loading model %s", entry.id)
+        try:
+            model = self._loader(entry.path, options)
+        except ModelLoadFailed:
+            raise
+        except Exception as exc:  # a loader may fail in ways we cannot list; keep the engine up
+            raise ModelLoadFailed(f"the model '{entry.id}' could not be loaded") from exc
+        log.info("loaded model %s in %.2fs", entry.id, time.monotonic() - started)
+        loaded = LoadedModel(entry=entry, model=model, info=info, last_used=time.monotonic())
+        if current is not None:
+            current.model.close()
+        self._loaded[entry.id] = loaded
+        return loaded
+
+    async def unload_idle(self) -> list[str]:
+        """Unload models unused for the idle time whose queues are empty; return their ids."""
+        limit = self._settings.idle_unload_seconds
+        now = time.monotonic()
+        unloaded: list[str] = []
+        for model_id, loaded in list(self._loaded.items()):
+            queue = self.queue_for(model_id)
+            if now - loaded.last_used < limit or not await queue.acquire_if_idle():
+                continue
+            try:
+                self._loaded.pop(model_id, None)
+                await asyncio.get_running_loop().run_in_executor(self._executor, loaded.model.close)
+                unloaded.append(model_id)
+                log.info("unloaded idle model %s", model_id)
+            finally:
+                queue.release()
+        return unloaded
+
+    async def run_idle_unloader(self) -> None:
+        """Background task: check for idle models now and then."""
+        period = max(1.0, min(30.0, self._settings.idle_unload_seconds / 2))
+        while True:
+            await asyncio.sleep(period)
+            await self.unload_idle()
+
+    def close(self) -> None:
+        for loaded in self._loaded.values():
+            loaded.model.close()
+        self._loaded.clear()

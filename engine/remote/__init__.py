@@ -1,0 +1,1 @@
+"""Reserved for the remote work (see DESIGN.md)."""

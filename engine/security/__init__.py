@@ -1,0 +1,1 @@
+"""Secrets, the local API token and request checks."""

@@ -1,0 +1,24 @@
+"""The local API token every /v1 request must carry."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from engine.security.keystore import KeyStore
+
+TOKEN_NAME = "local-api-token"
+
+
+def ensure_api_token(store: KeyStore) -> str:
+    """The token, created on first use."""
+    token = store.get(TOKEN_NAME)
+    if token is None:
+        token = "hearth-" + secrets.token_urlsafe(32)
+        store.set(TOKEN_NAME, token)
+    return token
+
+
+def token_matches(expected: str, presented: str) -> bool:
+    """Compare in constant time."""
+    return hmac.compare_digest(expected.encode(), presented.encode())

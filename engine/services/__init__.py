@@ -1,0 +1,1 @@
+"""Engine services: the work behind the routes (generation, scheduling, ...)."""

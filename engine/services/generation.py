@@ -1,0 +1,196 @@
+"""Chat and text generation: queueing, prompt building and the thread-to-async bridge.
+
+Everything that can fail before the first token (unknown model, full queue, load failure, a
+prompt too long) fails in `start_*`, so the API can answer with a proper status code before a
+stream begins. The returned `Generation` then yields pieces as the model produces them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from engine.backends.llama_backend import (
+    GenerationParams,
+    GenerationStats,
+    LlamaModel,
+    Piece,
+    Prompt,
+)
+from engine.errors import HearthError, InvalidInput
+from engine.registry.model_registry import ModelEntry, ModelRegistry
+from engine.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields, Usage
+
+_END = object()
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Generation:
+    """A generation running in a worker thread. Iterate `pieces()`; `cancel()` stops it."""
+
+    id: str
+    created: int
+    model_id: str
+    prompt_tokens: int
+    stats: GenerationStats
+    _queue: asyncio.Queue[object]
+    _cancel: threading.Event
+
+    async def pieces(self) -> AsyncIterator[Piece]:
+        try:
+            while True:
+                item = await self._queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, Piece)
+                yield item
+        finally:
+            self._cancel.set()
+
+    def cancel(self) -> None:
+        """Stop generating; the model's turn passes on once the worker thread notices."""
+        self._cancel.set()
+
+    def usage(self) -> Usage:
+        done = self.stats.completion_tokens
+        return Usage(
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=done,
+            total_tokens=self.prompt_tokens + done,
+        )
+
+    async def collect(self) -> tuple[str, str | None]:
+        """The whole text and the finish reason."""
+        parts: list[str] = []
+        finish: str | None = None
+        async for piece in self.pieces():
+            parts.append(piece.text)
+            finish = piece.finish_reason or finish
+        return "".join(parts), finish
+
+
+def _params(req: SamplingFields, *, json_mode: bool = False, schema: dict | None = None) -> GenerationParams:  # type: ignore[type-arg]
+    return GenerationParams(
+        max_tokens=req.max_tokens,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        frequency_penalty=req.frequency_penalty,
+        presence_penalty=req.presence_penalty,
+        stop=req.stop_list(),
+        seed=req.seed,
+        json_mode=json_mode,
+        json_schema=schema,
+    )
+
+
+def _chat_messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
+    messages = []
+    for i, message in enumerate(req.messages):
+        if message.has_images():
+            raise InvalidInput(
+                "This model does not take images. Install a vision model (see `hearth models "
+                "list`) or send text only.",
+                param=f"messages[{i}].content",
+                code="image_input_unsupported",
+            )
+        # 'developer' is OpenAI's newer name for the system role; templates know 'system'.
+        role = "system" if message.role == "developer" else message.role
+        messages.append({"role": role, "content": message.text()})
+    if all(m["role"] == "system" for m in messages):
+        raise InvalidInput("messages must hold at least one user message", param="messages")
+    return messages
+
+
+class GenerationService:
+    """Runs chat and text completions on local models, one request per model at a time."""
+
+    def __init__(self, registry: ModelRegistry, executor: Executor) -> None:
+        self._registry = registry
+        self._executor = executor
+
+    async def start_chat(self, req: ChatCompletionRequest) -> Generation:
+        messages = _chat_messages(req)
+        fmt = req.response_format
+        json_mode = fmt is not None and fmt.type == "json_object"
+        schema = None
+        if fmt is not None and fmt.type == "json_schema":
+            if fmt.json_schema is None or fmt.json_schema.schema_ is None:
+                raise InvalidInput("json_schema.schema is required", param="response_format")
+            schema = fmt.json_schema.schema_
+        params = _params(req, json_mode=json_mode, schema=schema)
+        return await self._start(req.model, params, lambda m: m.chat_prompt(messages), "chatcmpl")
+
+    async def start_completion(self, req: CompletionRequest) -> Generation:
+        text = req.prompt_text()
+        return await self._start(req.model, _params(req), lambda m: m.text_prompt(text), "cmpl")
+
+    async def _start(
+        self,
+        model_name: str | None,
+        params: GenerationParams,
+        build_prompt: Callable[[LlamaModel], Prompt],
+        id_prefix: str,
+    ) -> Generation:
+        entry = self._registry.resolve(model_name)
+        queue = self._registry.queue_for(entry.id)
+        await queue.acquire()
+        loop = asyncio.get_running_loop()
+        try:
+            model, prompt = await loop.run_in_executor(
+                self._executor, self._prepare, entry, params, build_prompt
+            )
+        except BaseException:
+            queue.release()
+            raise
+        out: asyncio.Queue[object] = asyncio.Queue()
+        cancel = threading.Event()
+        stats = GenerationStats()
+
+        def put(item: object) -> None:
+            loop.call_soon_threadsafe(out.put_nowait, item)
+
+        def work() -> None:
+            try:
+                for piece in model.generate(prompt, params, cancel, stats):
+                    put(piece)
+            except HearthError as exc:
+                put(exc)
+            except Exception as exc:  # keep the engine alive whatever the library raises
+                log.error("generation failed: %s", type(exc).__name__)
+                put(HearthError("the model failed while generating"))
+            finally:
+                put(_END)
+
+        future = loop.run_in_executor(self._executor, work)
+        # The turn passes on only when the worker is done with the model, even if the client
+        # has gone away long before.
+        future.add_done_callback(lambda _f: queue.release())
+        return Generation(
+            id=f"{id_prefix}-{uuid.uuid4().hex}",
+            created=int(time.time()),
+            model_id=entry.id,
+            prompt_tokens=len(prompt.tokens),
+            stats=stats,
+            _queue=out,
+            _cancel=cancel,
+        )
+
+    def _prepare(
+        self,
+        entry: ModelEntry,
+        params: GenerationParams,
+        build_prompt: Callable[[LlamaModel], Prompt],
+    ) -> tuple[LlamaModel, Prompt]:
+        loaded = self._registry.load_blocking(entry)
+        prompt = build_prompt(loaded.model)
+        loaded.model.check_fits(prompt, params.max_tokens)
+        return loaded.model, prompt

@@ -1,0 +1,149 @@
+"""The engine's settings: one pydantic-settings model, environment prefix `HEARTH_`.
+
+Every path comes from platformdirs, or from under `HEARTH_HOME` when that is set (tests and
+portable installs use it). Settings may also be kept in `<config>/engine.toml`.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "hearth"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class ModelOptions(BaseModel):
+    """Per-model load options; any field left unset takes the engine-wide default."""
+
+    n_ctx: int | None = Field(default=None, ge=64)
+    n_threads: int | None = Field(default=None, ge=1)
+    n_gpu_layers: int | Literal["auto", "all"] | None = None
+    chat_template: str | None = None
+
+
+class Dirs(BaseModel):
+    """Where the engine keeps its files."""
+
+    data: Path
+    config: Path
+    cache: Path
+    runtime: Path
+
+    @property
+    def models(self) -> Path:
+        return self.data / "models"
+
+    @property
+    def secrets(self) -> Path:
+        return self.config / "secrets"
+
+    @property
+    def connection_file(self) -> Path:
+        return self.runtime / "engine.json"
+
+
+def resolve_dirs(home: Path | None) -> Dirs:
+    """Folders under `home` when given, else the platform's usual places."""
+    if home is not None:
+        return Dirs(
+            data=home / "data",
+            config=home / "config",
+            cache=home / "cache",
+            runtime=home / "run",
+        )
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR platformdirs falls back to a private /tmp folder and warns.
+        warnings.simplefilter("ignore")
+        runtime = Path(platformdirs.user_runtime_dir(APP_NAME))
+    return Dirs(
+        data=Path(platformdirs.user_data_dir(APP_NAME)),
+        config=Path(platformdirs.user_config_dir(APP_NAME)),
+        cache=Path(platformdirs.user_cache_dir(APP_NAME)),
+        runtime=runtime,
+    )
+
+
+def default_embedded_dir() -> Path:
+    """Models installed with Hearth itself (the set-up puts them under the environment)."""
+    return Path(sys.prefix) / "share" / APP_NAME / "models"
+
+
+def default_catalog_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "models" / "catalog.toml"
+
+
+class EngineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEARTH_", extra="ignore")
+
+    home: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8931, ge=0, le=65535)
+    allow_remote_bind: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+
+    catalog_path: Path = Field(default_factory=default_catalog_path)
+    embedded_models_dir: Path = Field(default_factory=default_embedded_dir)
+    default_model: str = "smollm2-135m-instruct"
+    model_aliases: dict[str, str] = Field(default_factory=dict)
+    model_options: dict[str, ModelOptions] = Field(default_factory=dict)
+    n_ctx: int = Field(default=4096, ge=64)
+    n_threads: int | None = Field(default=None, ge=1)
+    n_gpu_layers: int | Literal["auto", "all"] = "auto"
+    idle_unload_seconds: float = Field(default=600.0, ge=0)
+    max_queue: int = Field(default=16, ge=1)
+    retry_after_seconds: int = Field(default=2, ge=1)
+    log_level: str = "info"
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _empty_home_is_none(cls, v: object) -> object:
+        return None if v == "" else v
+
+    @property
+    def dirs(self) -> Dirs:
+        return resolve_dirs(self.home)
+
+    def is_loopback_bind(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+    def options_for(self, model_id: str) -> ModelOptions:
+        """Per-model options merged over the engine-wide defaults."""
+        own = self.model_options.get(model_id, ModelOptions())
+        return ModelOptions(
+            n_ctx=own.n_ctx or self.n_ctx,
+            n_threads=own.n_threads or self.n_threads,
+            n_gpu_layers=own.n_gpu_layers if own.n_gpu_layers is not None else self.n_gpu_layers,
+            chat_template=own.chat_template,
+        )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # engine.toml sits in the config folder, which itself depends on HEARTH_HOME.
+        home = env_settings().get("home") or init_settings().get("home")
+        toml_file = resolve_dirs(Path(home) if home else None).config / "engine.toml"
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )

@@ -1,0 +1,1 @@
+"""Reserved for the usage work (see DESIGN.md)."""

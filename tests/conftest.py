@@ -1,0 +1,86 @@
+"""Shared fixtures: real engines in child processes, each with its own temporary HEARTH_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.engine_client import EngineClient
+from app.engine_client.launcher import EngineProcess
+from engine.security.api_token import ensure_api_token
+from engine.security.keystore import FileKeyStore
+from engine.settings import resolve_dirs
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+
+
+@dataclass
+class RunningEngine:
+    url: str
+    token: str
+    home: Path
+    process: EngineProcess
+
+    def http(self, token: str | None = "default", **kw: object) -> httpx.Client:
+        auth = self.token if token == "default" else token
+        headers = {"Authorization": f"Bearer {auth}"} if auth else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120, **kw)  # type: ignore[arg-type]
+
+    def client(self) -> EngineClient:
+        return EngineClient(self.url, self.token)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "HEARTH_HOME": str(self.home)}
+
+
+def engine_env(home: Path, **settings: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env["HEARTH_HOME"] = str(home)
+    env["HEARTH_LOG_LEVEL"] = "warning"
+    for key, value in settings.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        env[f"HEARTH_{key.upper()}"] = text
+    return env
+
+
+def start_engine(home: Path, **settings: object) -> RunningEngine:
+    """Start a real engine process on a free loopback port with a fresh home folder."""
+    home.mkdir(parents=True, exist_ok=True)
+    token = ensure_api_token(FileKeyStore(resolve_dirs(home).secrets))
+    process = EngineProcess(env=engine_env(home, **settings))
+    url = process.start(timeout=120)
+    return RunningEngine(url=url, token=token, home=home, process=process)
+
+
+@pytest.fixture(scope="session")
+def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEngine]:
+    """One engine for the session, on the embedded default model and an empty HEARTH_HOME."""
+    running = start_engine(
+        tmp_path_factory.mktemp("hearth-home"),
+        model_aliases={"gpt-4o-mini": DEFAULT_MODEL},
+    )
+    yield running
+    running.process.stop()
+
+
+@pytest.fixture
+def http(engine_server: RunningEngine) -> Iterator[httpx.Client]:
+    with engine_server.http() as client:
+        yield client
+
+
+def assert_alive(engine: RunningEngine) -> None:
+    """The engine still answers a real chat request."""
+    with engine.http() as client:
+        response = client.post(
+            "/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": "Say ok"}], "max_tokens": 3},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"]
