@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmd += ["--port", str(args.port)]
             if args.allow_remote_bind:
                 cmd.append("--allow-remote-bind")
-            os.execv(sys.executable, cmd)
+            os.execv(sys.executable, cmd)  # noqa: S606 - becomes the engine, no shell
         if args.command == "token":
             print(find_connection().token)
             return 0

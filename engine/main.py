@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -104,7 +105,9 @@ def _serve(settings: EngineSettings) -> int:
 
     from engine.api.app import create_app
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     if not settings.is_loopback_bind():
         if not settings.allow_remote_bind:
             print(
@@ -122,19 +125,27 @@ def _serve(settings: EngineSettings) -> int:
     try:
         sock.bind((settings.host, settings.port))
     except OSError as exc:
-        print(f"hearth-engine: cannot listen on port {settings.port}: {exc.strerror}", file=sys.stderr)
+        print(
+            f"hearth-engine: cannot listen on port {settings.port}: {exc.strerror}", file=sys.stderr
+        )
         return 1
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
     url = f"http://{host}:{port}"
     app = create_app(settings, _token(settings))
-    config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=3)
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=3
+    )
     server = uvicorn.Server(config)
     connection = settings.dirs.connection_file
     _write_connection_file(connection, url, os.getpid())
     print(f"Hearth engine listening on {url}", flush=True)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught; end quietly then.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
         connection.unlink(missing_ok=True)
     return 0

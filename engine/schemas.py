@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_PORT = 8931
-TOKEN_ENV = "HEARTH_API_TOKEN"
+TOKEN_ENV = "HEARTH_API_TOKEN"  # noqa: S105 - the variable's name, not a secret
 URL_ENV = "HEARTH_URL"
 
 Role = Literal["system", "developer", "user", "assistant"]

@@ -39,7 +39,9 @@ def find_connection(env: dict[str, str] | None = None) -> Connection:
     if done.returncode != 0:
         raise EngineError(done.stderr.strip() or "the engine could not say how to reach it")
     info = json.loads(done.stdout)
-    return Connection(url=env.get(URL_ENV) or info.get("url"), token=env.get(TOKEN_ENV) or info["token"])
+    return Connection(
+        url=env.get(URL_ENV) or info.get("url"), token=env.get(TOKEN_ENV) or info["token"]
+    )
 
 
 class EngineProcess:
@@ -64,7 +66,8 @@ class EngineProcess:
         found = threading.Event()
 
         def read_output() -> None:
-            assert self.process is not None and self.process.stdout is not None
+            assert self.process is not None
+            assert self.process.stdout is not None
             for line in self.process.stdout:
                 line = line.rstrip()
                 self.log.append(line)

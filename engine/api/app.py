@@ -23,7 +23,7 @@ from engine.settings import LOOPBACK_HOSTS, EngineSettings
 
 def allowed_hosts(settings: EngineSettings) -> set[str]:
     hosts = set(LOOPBACK_HOSTS) | {h.lower() for h in settings.allowed_hosts}
-    if not settings.is_loopback_bind() and settings.host not in ("0.0.0.0", "::"):
+    if not settings.is_loopback_bind() and settings.host not in ("0.0.0.0", "::"):  # noqa: S104
         hosts.add(settings.host.lower())
     return hosts
 

@@ -40,8 +40,19 @@ def error_response(exc: HearthError) -> JSONResponse:
     )
 
 
+# pydantic puts the union member it tried into `loc` ("str", "list[...]", "TextPart"): not a field.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+
+
+def _is_field(part: object) -> bool:
+    text = str(part)
+    return not (
+        text == "body" or text in _TYPE_TAGS or "[" in text or "-" in text or text[:1].isupper()
+    )
+
+
 def _param_of(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p != "body"]
+    parts = [str(p) for p in loc if _is_field(p)]
     if not parts:
         return None
     text = parts[0]

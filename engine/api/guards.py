@@ -8,12 +8,16 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.api.errors import error_payload
-from engine.errors import PayloadTooLarge
 from engine.security.api_token import token_matches
 
 
 async def _send_error(
-    send: Send, status: int, message: str, type_: str, code: str, extra: Iterable[tuple[bytes, bytes]] = ()
+    send: Send,
+    status: int,
+    message: str,
+    type_: str,
+    code: str,
+    extra: Iterable[tuple[bytes, bytes]] = (),
 ) -> None:
     body = json.dumps(error_payload(message, type_, code)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -89,20 +93,37 @@ class BodyLimit:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_error(send, 413, self._message(), "invalid_request_error", "payload_too_large")
+            await _send_error(
+                send, 413, self._message(), "invalid_request_error", "payload_too_large"
+            )
             return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        if declared is not None:
+            await self.app(scope, receive, send)  # the server holds the body to its length
+            return
+        # A chunked body announces no size: read it up to the cap before the app sees it.
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise PayloadTooLarge(self._message())
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            if len(body) > self.max_bytes:
+                await _send_error(
+                    send, 413, self._message(), "invalid_request_error", "payload_too_large"
+                )
+                return
+        replayed = False
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     def _message(self) -> str:
         return f"The request body is larger than the {self.max_bytes // (1024 * 1024)} MiB limit."

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from engine.api.sse import DONE, error_event, event, sse_response
-from engine.api.state import EngineState, engine_state
+from engine.api.state import State
 from engine.errors import HearthError
 from engine.schemas import (
     AssistantMessage,
@@ -33,9 +33,7 @@ def _finish(reason: str | None) -> str:
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(
-    req: ChatCompletionRequest, state: EngineState = Depends(engine_state)
-) -> Response | ChatCompletion:
+async def chat_completions(req: ChatCompletionRequest, state: State) -> Response | ChatCompletion:
     gen = await state.generation.start_chat(req)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
@@ -80,9 +78,7 @@ async def _chat_events(gen: Generation, include_usage: bool) -> AsyncIterator[st
 
 
 @router.post("/completions", response_model=None)
-async def completions(
-    req: CompletionRequest, state: EngineState = Depends(engine_state)
-) -> Response | Completion:
+async def completions(req: CompletionRequest, state: State) -> Response | Completion:
     gen = await state.generation.start_completion(req)
     prefix = req.prompt_text() if req.echo else ""
     if req.stream:
@@ -98,7 +94,9 @@ async def completions(
     )
 
 
-async def _completion_events(gen: Generation, prefix: str, include_usage: bool) -> AsyncIterator[str]:
+async def _completion_events(
+    gen: Generation, prefix: str, include_usage: bool
+) -> AsyncIterator[str]:
     def chunk(text: str, finish: str | None = None) -> Completion:
         return Completion(
             id=gen.id,
@@ -116,7 +114,13 @@ async def _completion_events(gen: Generation, prefix: str, include_usage: bool) 
                 yield event(chunk(piece.text, finish))
         if include_usage:
             yield event(
-                Completion(id=gen.id, created=gen.created, model=gen.model_id, choices=[], usage=gen.usage())
+                Completion(
+                    id=gen.id,
+                    created=gen.created,
+                    model=gen.model_id,
+                    choices=[],
+                    usage=gen.usage(),
+                )
             )
     except HearthError as exc:
         yield error_event(exc)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 import engine
-from engine.api.state import EngineState, engine_state
+from engine.api.state import EngineState, State
 from engine.errors import HearthError
 from engine.registry.model_registry import ModelEntry
 from engine.schemas import Health, ModelCard, ModelDetail, ModelList
@@ -29,7 +29,7 @@ def _card(state: EngineState, entry: ModelEntry) -> ModelCard:
 
 
 @router.get("/health")
-async def health(state: EngineState = Depends(engine_state)) -> Health:
+async def health(state: State) -> Health:
     registry = state.registry
     default = registry.entries().get(state.settings.default_model)
     return Health(
@@ -41,12 +41,12 @@ async def health(state: EngineState = Depends(engine_state)) -> Health:
 
 
 @router.get("/v1/models")
-async def list_models(state: EngineState = Depends(engine_state)) -> ModelList:
+async def list_models(state: State) -> ModelList:
     return ModelList(data=[_card(state, e) for e in state.registry.entries().values()])
 
 
 @router.get("/v1/models/{model_id:path}")
-async def get_model(model_id: str, state: EngineState = Depends(engine_state)) -> ModelDetail:
+async def get_model(model_id: str, state: State) -> ModelDetail:
     entry = state.registry.resolve(model_id)
     detail = ModelDetail(**_card(state, entry).model_dump())
     try:

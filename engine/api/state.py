@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from engine.registry.model_registry import ModelRegistry
 from engine.services.generation import GenerationService
@@ -23,3 +24,6 @@ def engine_state(request: Request) -> EngineState:
     state = request.app.state.engine
     assert isinstance(state, EngineState)
     return state
+
+
+State = Annotated[EngineState, Depends(engine_state)]

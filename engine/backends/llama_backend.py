@@ -110,7 +110,7 @@ class LlamaModel:
             )
         except Exception as exc:  # jinja2 raises many types for a bad template
             raise ModelLoadFailed(f"the chat template of {path.name} is invalid") from exc
-        self.n_ctx = llama.n_ctx()
+        self.n_ctx = int(llama.n_ctx())
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> Prompt:
         """Render `messages` with the model's chat template and tokenize the result."""
@@ -183,7 +183,7 @@ class LlamaModel:
                 stream=True,
             )
             for chunk in stream:
-                choice = chunk["choices"][0]  # type: ignore[index]
+                choice = chunk["choices"][0]
                 finish = choice.get("finish_reason")
                 if cancel.is_set():
                     finish = "cancelled"

@@ -33,7 +33,9 @@ def sha256_of(path: Path) -> str:
 def is_installed(target_dir: Path, entry: CatalogFile) -> bool:
     target = target_dir / entry.name
     return (
-        target.is_file() and target.stat().st_size == entry.size and sha256_of(target) == entry.sha256
+        target.is_file()
+        and target.stat().st_size == entry.size
+        and sha256_of(target) == entry.sha256
     )
 
 

@@ -7,7 +7,7 @@ import secrets
 
 from engine.security.keystore import KeyStore
 
-TOKEN_NAME = "local-api-token"
+TOKEN_NAME = "local-api-token"  # noqa: S105 - the key store entry's name
 
 
 def ensure_api_token(store: KeyStore) -> str:

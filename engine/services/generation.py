@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 from engine.backends.llama_backend import (
     GenerationParams,
@@ -78,7 +79,9 @@ class Generation:
         return "".join(parts), finish
 
 
-def _params(req: SamplingFields, *, json_mode: bool = False, schema: dict | None = None) -> GenerationParams:  # type: ignore[type-arg]
+def _params(
+    req: SamplingFields, *, json_mode: bool = False, schema: dict[str, Any] | None = None
+) -> GenerationParams:
     return GenerationParams(
         max_tokens=req.max_tokens,
         temperature=req.temperature,

@@ -132,7 +132,8 @@ def test_streaming_sends_chunks_then_usage_then_done(http: httpx.Client) -> None
 
 def test_text_completion_whole_and_streamed(http: httpx.Client) -> None:
     body = http.post(
-        "/v1/completions", json={"prompt": "The capital of France is", "max_tokens": 6, "temperature": 0}
+        "/v1/completions",
+        json={"prompt": "The capital of France is", "max_tokens": 6, "temperature": 0},
     ).json()
     assert body["object"] == "text_completion"
     assert "Paris" in body["choices"][0]["text"]
@@ -140,7 +141,12 @@ def test_text_completion_whole_and_streamed(http: httpx.Client) -> None:
     with http.stream(
         "POST",
         "/v1/completions",
-        json={"prompt": "The capital of France is", "max_tokens": 6, "temperature": 0, "stream": True},
+        json={
+            "prompt": "The capital of France is",
+            "max_tokens": 6,
+            "temperature": 0,
+            "stream": True,
+        },
     ) as response:
         events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
@@ -167,5 +173,7 @@ def test_greedy_reply_matches_llama_cpp_in_process(http: httpx.Client) -> None:
     finally:
         raw.close()
     served = _chat(http, messages=messages, temperature=0, max_tokens=30).json()
-    assert served["choices"][0]["message"]["content"] == expected["choices"][0]["message"]["content"]
+    assert (
+        served["choices"][0]["message"]["content"] == expected["choices"][0]["message"]["content"]
+    )
     assert served["usage"]["prompt_tokens"] == expected["usage"]["prompt_tokens"]

@@ -1,0 +1,168 @@
+"""Engine vs llama-cpp-python in-process: generation tokens/s ratio and first-token overhead.
+
+Runs the same chat, settings and thread count through the engine's streaming HTTP API and through
+llama_cpp.Llama in this process, interleaved, several runs each, and prints medians. The machine is
+shared and noisy, so only ratios measured in one run mean anything.
+
+    .venv/bin/python benchmarks/bench_chat.py [--runs 7] [--max-tokens 128] [--write BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.engine_client.launcher import EngineProcess
+from engine.security.api_token import ensure_api_token
+from engine.security.keystore import FileKeyStore
+from engine.settings import default_embedded_dir, resolve_dirs
+
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+PROMPT = "Write a short story about a lighthouse keeper and a storm."
+MESSAGES = [{"role": "user", "content": PROMPT}]
+N_CTX = 4096
+
+
+@dataclass
+class Run:
+    ttft_s: float
+    tokens: int
+    gen_s: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return (self.tokens - 1) / self.gen_s if self.gen_s > 0 else 0.0
+
+
+def run_in_process(llama: object, max_tokens: int) -> Run:
+    started = time.perf_counter()
+    first = last = 0.0
+    tokens = 0
+    stream = llama.create_chat_completion(  # type: ignore[attr-defined]
+        MESSAGES, temperature=0, max_tokens=max_tokens, stream=True
+    )
+    for chunk in stream:
+        if chunk["choices"][0]["delta"].get("content"):
+            last = time.perf_counter()
+            first = first or last
+            tokens += 1
+    return Run(first - started, tokens, last - first)
+
+
+def run_engine(client: httpx.Client, max_tokens: int) -> Run:
+    body = {"messages": MESSAGES, "temperature": 0, "max_tokens": max_tokens, "stream": True}
+    started = time.perf_counter()
+    first = last = 0.0
+    tokens = 0
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            choices = json.loads(line[6:])["choices"]
+            if choices and choices[0]["delta"].get("content"):
+                last = time.perf_counter()
+                first = first or last
+                tokens += 1
+    return Run(first - started, tokens, last - first)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--write", type=Path, help="write the results to this Markdown file")
+    args = parser.parse_args()
+
+    from llama_cpp import Llama
+
+    home = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
+    token = ensure_api_token(FileKeyStore(resolve_dirs(home).secrets))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update(
+        HEARTH_HOME=str(home),
+        HEARTH_N_CTX=str(N_CTX),
+        HEARTH_N_THREADS=str(args.threads),
+        HEARTH_LOG_LEVEL="warning",
+    )
+    engine = EngineProcess(env=env)
+    url = engine.start()
+    llama = Llama(
+        str(default_embedded_dir() / MODEL_FILE), n_ctx=N_CTX, n_threads=args.threads, verbose=False
+    )
+    engine_runs: list[Run] = []
+    local_runs: list[Run] = []
+    try:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300
+        ) as client:
+            run_engine(client, 8)  # warm-up: load the model, fill caches
+            run_in_process(llama, 8)
+            for _ in range(args.runs):
+                engine_runs.append(run_engine(client, args.max_tokens))
+                local_runs.append(run_in_process(llama, args.max_tokens))
+    finally:
+        llama.close()
+        engine.stop()
+
+    tps_engine = statistics.median(r.tokens_per_s for r in engine_runs)
+    tps_local = statistics.median(r.tokens_per_s for r in local_runs)
+    ttft_engine = statistics.median(r.ttft_s for r in engine_runs) * 1000
+    ttft_local = statistics.median(r.ttft_s for r in local_runs) * 1000
+    ratio = tps_engine / tps_local
+    overhead = ttft_engine - ttft_local
+    lines = [
+        f"model: {MODEL_FILE}, n_ctx {N_CTX}, threads {args.threads}, "
+        f"max_tokens {args.max_tokens}, {args.runs} interleaved runs each, temperature 0",
+        f"in-process llama-cpp-python: {tps_local:.1f} tokens/s, first token {ttft_local:.1f} ms",
+        f"engine over HTTP (streaming): {tps_engine:.1f} tokens/s, "
+        f"first token {ttft_engine:.1f} ms",
+        f"generation tokens/s ratio (engine / in-process): {ratio:.3f}   (target >= 0.97)",
+        f"time-to-first-token overhead: {overhead:+.1f} ms   (target <= 20 ms)",
+    ]
+    print("\n".join(lines))
+    if args.write:
+        write_report(args.write, lines, args)
+    return 0
+
+
+def write_report(path: Path, lines: list[str], args: argparse.Namespace) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = (
+        f".venv/bin/python benchmarks/bench_chat.py --runs {args.runs} "
+        f"--max-tokens {args.max_tokens}"
+    )
+    section = "\n".join(
+        [
+            "## Chat: engine vs llama-cpp-python in-process",
+            "",
+            f"Measured {when} on {machine}, with `{command}`.",
+            "",
+            *[f"- {line}" for line in lines],
+            "",
+        ]
+    )
+    head = (
+        "# Benchmarks\n\nEach figure is a ratio or difference measured in one run against "
+        "its reference.\n\n"
+    )
+    path.write_text(head + section, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
