@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-dev lint typecheck boundaries check bench clean
+.PHONY: run test setup setup-dev system-deps lint typecheck boundaries bench clean
 
 run: setup
 	$(VENV)/bin/hearth
@@ -23,11 +23,14 @@ typecheck: setup-dev
 boundaries: setup-dev
 	$(VENV)/bin/lint-imports
 
-test: setup-dev lint typecheck boundaries
+system-deps:
+	scripts/system_deps.sh
+
+test: setup-dev system-deps lint typecheck boundaries
 	$(PY) -m pytest
 
 bench: setup-dev
-	$(PY) benchmarks/bench_chat.py --write BENCHMARKS.md
+	$(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from app import transcribe_cli
 from app.engine_client import EngineClient, EngineError, EngineUnavailable
 from app.engine_client.launcher import EngineProcess, find_connection
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     show = models_sub.add_parser("show", help="show what a model's file says")
     show.add_argument("model")
     sub.add_parser("token", help="print the local API token")
+    transcribe_cli.add_parser(sub)
     return parser
 
 
@@ -166,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_models(args)
         if args.command == "chat":
             return run_chat(args)
+        if args.command == "transcribe":
+            with engine_client() as client:
+                return transcribe_cli.transcribe_files(client, args)
         reason = (
             "the desktop app is not part of this build yet"
             if _display_available()

@@ -4,7 +4,7 @@ Runs the same chat, settings and thread count through the engine's streaming HTT
 llama_cpp.Llama in this process, interleaved, several runs each, and prints medians. The machine is
 shared and noisy, so only ratios measured in one run mean anything.
 
-    .venv/bin/python benchmarks/bench_chat.py [--runs 7] [--max-tokens 128] [--write BENCHMARKS.md]
+    .venv/bin/python benchmarks/bench_chat.py [--runs 7] [--max-tokens 128]
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -26,6 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.engine_client.launcher import EngineProcess
+from benchmarks.report import emit
 from engine.security.api_token import ensure_api_token
 from engine.security.keystore import FileKeyStore
 from engine.settings import default_embedded_dir, resolve_dirs
@@ -85,7 +84,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--write", type=Path, help="write the results to this Markdown file")
+    parser.add_argument("--section", type=Path, help="also write a Markdown section here")
     args = parser.parse_args()
 
     from llama_cpp import Llama
@@ -134,34 +133,8 @@ def main() -> int:
         f"generation tokens/s ratio (engine / in-process): {ratio:.3f}   (target >= 0.97)",
         f"time-to-first-token overhead: {overhead:+.1f} ms   (target <= 20 ms)",
     ]
-    print("\n".join(lines))
-    if args.write:
-        write_report(args.write, lines, args)
+    emit("Chat: engine vs llama-cpp-python in-process", lines, args.section)
     return 0
-
-
-def write_report(path: Path, lines: list[str], args: argparse.Namespace) -> None:
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = (
-        f".venv/bin/python benchmarks/bench_chat.py --runs {args.runs} "
-        f"--max-tokens {args.max_tokens}"
-    )
-    section = "\n".join(
-        [
-            "## Chat: engine vs llama-cpp-python in-process",
-            "",
-            f"Measured {when} on {machine}, with `{command}`.",
-            "",
-            *[f"- {line}" for line in lines],
-            "",
-        ]
-    )
-    head = (
-        "# Benchmarks\n\nEach figure is a ratio or difference measured in one run against "
-        "its reference.\n\n"
-    )
-    path.write_text(head + section, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,12 @@ class ModelNotFound(NotFound):
     code = "model_not_found"
 
 
+class PayloadTooLarge(HearthError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+
+
 class Busy(HearthError):
     """The model's queue is full; the client should retry after `retry_after` seconds."""
 

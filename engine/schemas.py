@@ -209,6 +209,7 @@ class ModelCard(BaseModel):
     size_bytes: int | None = None
     context_length: int | None = None
     capabilities: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
 
 
@@ -234,6 +235,34 @@ class Health(BaseModel):
     loaded_models: list[str]
     default_model: str | None
     gpu_offload: bool
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled")
+
+
+class Job(BaseModel):
+    """Long work done in the background (a transcription), with its progress and result."""
+
+    id: str
+    object: Literal["job"] = "job"
+    kind: str
+    status: JobStatus
+    progress: float = 0.0
+    done_seconds: float = 0.0
+    total_seconds: float | None = None
+    input_name: str | None = None
+    response_format: str = "json"
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    result: Any = None
+
+
+class JobList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Job]
 
 
 class ErrorBody(BaseModel):

@@ -50,6 +50,18 @@ class Dirs(BaseModel):
         return self.config / "secrets"
 
     @property
+    def database(self) -> Path:
+        return self.data / "hearth.sqlite3"
+
+    @property
+    def jobs(self) -> Path:
+        return self.data / "jobs"
+
+    @property
+    def uploads(self) -> Path:
+        return self.cache / "uploads"
+
+    @property
     def connection_file(self) -> Path:
         return self.runtime / "engine.json"
 
@@ -107,6 +119,16 @@ class EngineSettings(BaseSettings):
     max_queue: int = Field(default=16, ge=1)
     retry_after_seconds: int = Field(default=2, ge=1)
     log_level: str = "info"
+
+    # Speech to text
+    default_transcription_model: str = "whisper-tiny.en"
+    whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
+    whisper_compute_type: str = "default"  # int8 on CPU, float16 on CUDA
+    whisper_threads: int = Field(default=0, ge=0)  # 0: CTranslate2's choice
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    max_audio_seconds: float = Field(default=4 * 3600, gt=0)
+    decode_time_limit_seconds: float = Field(default=300, gt=0)
+    vad_auto_seconds: float = Field(default=120, ge=0)  # VAD on by default above this length
 
     @field_validator("home", mode="before")
     @classmethod

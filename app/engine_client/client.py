@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -15,6 +16,8 @@ from engine.schemas import (
     ChatCompletionChunk,
     Completion,
     Health,
+    Job,
+    JobList,
     ModelDetail,
     ModelList,
 )
@@ -137,6 +140,69 @@ class EngineClient:
             context.__exit__(None, None, None)
             _raise_for(response)
         return ChatStream(response, context)
+
+    # -- audio and jobs --------------------------------------------------------------------
+    @staticmethod
+    def _form(fields: dict[str, Any]) -> dict[str, str | list[str]]:
+        """Multipart fields as OpenAI sends them: lists as `name[]`, booleans as true/false."""
+
+        def text(v: Any) -> str:
+            return str(v).lower() if isinstance(v, bool) else str(v)
+
+        form: dict[str, str | list[str]] = {}
+        for key, value in fields.items():
+            if isinstance(value, (list, tuple)):
+                form[f"{key}[]"] = [text(v) for v in value]
+            elif value is not None:
+                form[key] = text(value)
+        return form
+
+    def transcribe(self, path: Path, *, translate: bool = False, **fields: Any) -> Any:
+        """Transcribe (or translate into English) one file and wait; JSON formats give a dict."""
+        route = "/v1/audio/translations" if translate else "/v1/audio/transcriptions"
+        with path.open("rb") as f:
+            response = self._request(
+                "POST", route, files={"file": (path.name, f)}, data=self._form(fields)
+            )
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response.text
+
+    def submit_job(self, path: Path, **fields: Any) -> Job:
+        with path.open("rb") as f:
+            response = self._request(
+                "POST", "/v1/jobs", files={"file": (path.name, f)}, data=self._form(fields)
+            )
+        return Job.model_validate(response.json())
+
+    def job(self, job_id: str) -> Job:
+        return Job.model_validate(self._request("GET", f"/v1/jobs/{job_id}").json())
+
+    def jobs(self) -> JobList:
+        return JobList.model_validate(self._request("GET", "/v1/jobs").json())
+
+    def cancel_job(self, job_id: str) -> Job:
+        return Job.model_validate(self._request("DELETE", f"/v1/jobs/{job_id}").json())
+
+    def job_result(self, job_id: str, fmt: str | None = None) -> Any:
+        params = {"format": fmt} if fmt else None
+        response = self._request("GET", f"/v1/jobs/{job_id}/result", params=params)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response.text
+
+    def job_events(self, job_id: str) -> Iterator[Job]:
+        """The job's state after every change, until it ends."""
+        try:
+            with self._http.stream("GET", f"/v1/jobs/{job_id}/events") as response:
+                if not response.is_success:
+                    response.read()
+                    _raise_for(response)
+                for line in response.iter_lines():
+                    if line.startswith("data: {"):
+                        yield Job.model_validate_json(line[len("data: ") :])
+        except httpx.TransportError as exc:
+            raise EngineUnavailable("The connection to the engine broke.") from exc
 
     def complete(self, prompt: str, **params: Any) -> Completion:
         body = {"prompt": prompt, **params, "stream": False}

@@ -11,14 +11,22 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import engine
-from engine.api import routes_chat, routes_models
+from engine.api import routes_audio, routes_chat, routes_jobs, routes_models
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, TokenGuard
 from engine.api.state import EngineState
 from engine.backends.llama_backend import gpu_offload_supported
+from engine.jobs.runner import JobRunner
+from engine.jobs.store import JobStore
+from engine.memory.database import Database
 from engine.registry.catalog import load_catalog
 from engine.registry.model_registry import ModelLoader, ModelRegistry
+from engine.registry.speech_models import SpeechModels
+from engine.services.generation import GenerationService
+from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
+
+UPLOAD_PREFIXES = ("/v1/audio/", "/v1/jobs")
 
 
 def allowed_hosts(settings: EngineSettings) -> set[str]:
@@ -41,14 +49,21 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
             if loader
             else ModelRegistry(settings, catalog, executor)
         )
-        from engine.services.generation import GenerationService
-
+        dirs = settings.dirs
+        database = Database(dirs.database)
+        speech_models = SpeechModels(settings, catalog)
+        transcription = TranscriptionService(settings, speech_models, executor)
+        jobs = JobRunner(JobStore(database), transcription, dirs.jobs)
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,
             generation=GenerationService(registry, executor),
+            speech_models=speech_models,
+            transcription=transcription,
+            jobs=jobs,
             gpu_offload=gpu_offload_supported(),
         )
+        await jobs.start()
         unloader = asyncio.create_task(registry.run_idle_unloader())
         try:
             yield
@@ -56,8 +71,10 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
             unloader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await unloader
+            await jobs.stop()
             executor.shutdown(wait=True, cancel_futures=True)
             registry.close()
+            database.close()
 
     app = FastAPI(
         title="Hearth engine",
@@ -69,9 +86,16 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
     install_error_handlers(app)
     app.include_router(routes_models.router)
     app.include_router(routes_chat.router)
+    app.include_router(routes_audio.router)
+    app.include_router(routes_jobs.router)
     # Starlette wraps in reverse order: the Host check runs first, then CORS, the token, the cap.
     app.add_middleware(JsonByDefault)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        upload_prefixes=UPLOAD_PREFIXES,
+    )
     app.add_middleware(TokenGuard, token=token)
     if settings.cors_origins:
         app.add_middleware(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.api.errors import error_payload
+from engine.errors import PayloadTooLarge
 from engine.security.api_token import token_matches
 
 
@@ -81,26 +82,41 @@ class TokenGuard:
 
 
 class BodyLimit:
-    """413 for bodies over the cap, whether announced by Content-Length or sent chunked."""
+    """413 for bodies over the cap, whether announced by Content-Length or sent chunked.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Upload routes (multipart files) have their own, larger cap; their routes read the form
+    themselves, so a chunked upload is counted as it streams and stopped at the cap.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, upload_bytes: int, upload_prefixes: tuple[str, ...]
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
+        self.upload_prefixes = upload_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope.get("path", "").startswith(self.upload_prefixes)
+        limit = self.upload_bytes if upload else self.max_bytes
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send_error(
-                send, 413, self._message(), "invalid_request_error", "payload_too_large"
+                send, 413, _too_large(limit), "invalid_request_error", "payload_too_large"
             )
             return
         if declared is not None:
             await self.app(scope, receive, send)  # the server holds the body to its length
-            return
-        # A chunked body announces no size: read it up to the cap before the app sees it.
+        elif upload:
+            await self.app(scope, _counting(receive, limit), send)
+        else:
+            await self._buffered(scope, receive, send, limit)
+
+    async def _buffered(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        # A chunked JSON body announces no size: read it up to the cap before the app sees it.
         body = bytearray()
         more = True
         while more:
@@ -109,9 +125,9 @@ class BodyLimit:
                 return  # the client went away
             body += message.get("body", b"")
             more = bool(message.get("more_body", False))
-            if len(body) > self.max_bytes:
+            if len(body) > limit:
                 await _send_error(
-                    send, 413, self._message(), "invalid_request_error", "payload_too_large"
+                    send, 413, _too_large(limit), "invalid_request_error", "payload_too_large"
                 )
                 return
         replayed = False
@@ -125,8 +141,25 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    def _message(self) -> str:
-        return f"The request body is larger than the {self.max_bytes // (1024 * 1024)} MiB limit."
+
+def _too_large(limit: int) -> str:
+    size = f"{limit / (1024 * 1024):g} MiB" if limit >= 1024 * 1024 else f"{limit / 1024:g} KiB"
+    return f"The request body is larger than the {size} limit."
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(_too_large(limit))
+        return message
+
+    return counted
 
 
 class JsonByDefault:

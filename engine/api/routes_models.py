@@ -8,6 +8,7 @@ import engine
 from engine.api.state import EngineState, State
 from engine.errors import HearthError
 from engine.registry.model_registry import ModelEntry
+from engine.registry.speech_models import OPENAI_DEFAULT_NAME, SpeechModelEntry
 from engine.schemas import Health, ModelCard, ModelDetail, ModelList
 
 router = APIRouter()
@@ -28,13 +29,30 @@ def _card(state: EngineState, entry: ModelEntry) -> ModelCard:
     )
 
 
+def _speech_card(state: EngineState, entry: SpeechModelEntry) -> ModelCard:
+    aliases = state.registry.aliases_of(entry.id)
+    if entry.id == state.settings.default_transcription_model:
+        aliases = sorted([*aliases, OPENAI_DEFAULT_NAME])
+    return ModelCard(
+        id=entry.id,
+        created=entry.created,
+        kind="transcription",
+        loaded=entry.id in state.speech_models.loaded_ids(),
+        embedded=entry.embedded,
+        size_bytes=entry.size_bytes,
+        capabilities=["transcription", "translation"],
+        languages=entry.catalog.languages if entry.catalog else [],
+        aliases=aliases,
+    )
+
+
 @router.get("/health")
 async def health(state: State) -> Health:
     registry = state.registry
     default = registry.entries().get(state.settings.default_model)
     return Health(
         version=engine.__version__,
-        loaded_models=sorted(registry.loaded()),
+        loaded_models=sorted([*registry.loaded(), *state.speech_models.loaded_ids()]),
         default_model=default.id if default else None,
         gpu_offload=state.gpu_offload,
     )
@@ -42,11 +60,16 @@ async def health(state: State) -> Health:
 
 @router.get("/v1/models")
 async def list_models(state: State) -> ModelList:
-    return ModelList(data=[_card(state, e) for e in state.registry.entries().values()])
+    chat = [_card(state, e) for e in state.registry.entries().values()]
+    speech = [_speech_card(state, e) for e in state.speech_models.entries().values()]
+    return ModelList(data=chat + speech)
 
 
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, state: State) -> ModelDetail:
+    speech = state.speech_models.entries().get(model_id)
+    if speech is not None:
+        return ModelDetail(**_speech_card(state, speech).model_dump())
     entry = state.registry.resolve(model_id)
     detail = ModelDetail(**_card(state, entry).model_dump())
     try:

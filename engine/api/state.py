@@ -7,8 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from engine.jobs.runner import JobRunner
 from engine.registry.model_registry import ModelRegistry
+from engine.registry.speech_models import SpeechModels
 from engine.services.generation import GenerationService
+from engine.services.transcription import TranscriptionService
 from engine.settings import EngineSettings
 
 
@@ -17,6 +20,9 @@ class EngineState:
     settings: EngineSettings
     registry: ModelRegistry
     generation: GenerationService
+    speech_models: SpeechModels
+    transcription: TranscriptionService
+    jobs: JobRunner
     gpu_offload: bool
 
 

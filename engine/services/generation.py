@@ -24,11 +24,11 @@ from engine.backends.llama_backend import (
     Piece,
     Prompt,
 )
-from engine.errors import HearthError, InvalidInput
+from engine.errors import GenerationFailed, HearthError, InvalidInput
 from engine.registry.model_registry import ModelEntry, ModelRegistry
 from engine.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields, Usage
+from engine.services.thread_stream import ThreadStream
 
-_END = object()
 log = logging.getLogger(__name__)
 
 
@@ -41,25 +41,14 @@ class Generation:
     model_id: str
     prompt_tokens: int
     stats: GenerationStats
-    _queue: asyncio.Queue[object]
-    _cancel: threading.Event
+    _stream: ThreadStream[Piece]
 
-    async def pieces(self) -> AsyncIterator[Piece]:
-        try:
-            while True:
-                item = await self._queue.get()
-                if item is _END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                assert isinstance(item, Piece)
-                yield item
-        finally:
-            self._cancel.set()
+    def pieces(self) -> AsyncIterator[Piece]:
+        return self._stream.items()
 
     def cancel(self) -> None:
         """Stop generating; the model's turn passes on once the worker thread notices."""
-        self._cancel.set()
+        self._stream.cancel()
 
     def usage(self) -> Usage:
         done = self.stats.completion_tokens
@@ -154,37 +143,25 @@ class GenerationService:
         except BaseException:
             queue.release()
             raise
-        out: asyncio.Queue[object] = asyncio.Queue()
-        cancel = threading.Event()
         stats = GenerationStats()
 
-        def put(item: object) -> None:
-            loop.call_soon_threadsafe(out.put_nowait, item)
+        def produce(emit: Callable[[Piece], None], cancel: threading.Event) -> None:
+            for piece in model.generate(prompt, params, cancel, stats):
+                emit(piece)
 
-        def work() -> None:
-            try:
-                for piece in model.generate(prompt, params, cancel, stats):
-                    put(piece)
-            except HearthError as exc:
-                put(exc)
-            except Exception as exc:  # keep the engine alive whatever the library raises
-                log.error("generation failed: %s", type(exc).__name__)
-                put(HearthError("the model failed while generating"))
-            finally:
-                put(_END)
+        def failure(exc: BaseException) -> HearthError:
+            log.error("generation failed: %s", type(exc).__name__)
+            return GenerationFailed("the model failed while generating")
 
-        future = loop.run_in_executor(self._executor, work)
-        # The turn passes on only when the worker is done with the model, even if the client
-        # has gone away long before.
-        future.add_done_callback(lambda _f: queue.release())
+        # The turn passes on only when the worker is done with the model.
+        stream = ThreadStream(self._executor, produce, on_done=queue.release, failure=failure)
         return Generation(
             id=f"{id_prefix}-{uuid.uuid4().hex}",
             created=int(time.time()),
             model_id=entry.id,
             prompt_tokens=len(prompt.tokens),
             stats=stats,
-            _queue=out,
-            _cancel=cancel,
+            _stream=stream,
         )
 
     def _prepare(

@@ -1,0 +1,76 @@
+"""Background jobs: POST /v1/jobs (multipart), GET /v1/jobs[/{id}[/events|/result]], DELETE."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from engine.api.routes_audio import transcription_params
+from engine.api.sse import sse_response
+from engine.api.state import State
+from engine.api.uploads import read_upload
+from engine.errors import InvalidInput
+from engine.schemas import Job, JobList
+from engine.services.transcript_formats import FORMATS, MEDIA_TYPES
+
+router = APIRouter(prefix="/v1/jobs")
+KINDS = ("transcription", "translation")
+
+
+@router.post("", status_code=202)
+async def create_job(request: Request, state: State) -> JSONResponse:
+    upload = await read_upload(request, state.settings.dirs.uploads)
+    try:
+        kind = upload.field("kind") or "transcription"
+        if kind not in KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.", param="kind")
+        params = transcription_params(
+            upload, "translate" if kind == "translation" else "transcribe"
+        )
+        state.speech_models.resolve(params.model)  # an unknown model fails now, not later
+        job = await state.jobs.submit_transcription(params, upload.path, upload.filename)
+    except BaseException:
+        upload.discard()
+        raise
+    return JSONResponse(job.model_dump(), status_code=202)
+
+
+@router.get("")
+async def list_jobs(state: State) -> JobList:
+    return JobList(data=await state.jobs.recent())
+
+
+@router.get("/{job_id}")
+async def get_job(job_id: str, state: State) -> Job:
+    return await state.jobs.get(job_id)
+
+
+@router.delete("/{job_id}")
+async def cancel_job(job_id: str, state: State) -> Job:
+    return await state.jobs.cancel(job_id)
+
+
+@router.get("/{job_id}/result")
+async def job_result(job_id: str, state: State, format: str | None = None) -> Response:
+    job = await state.jobs.get(job_id, with_result=False)
+    fmt = format or job.response_format
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}.", param="format")
+    body = await state.jobs.result(job_id, fmt)
+    if isinstance(body, dict):
+        return JSONResponse(body)
+    return Response(body, media_type=MEDIA_TYPES[fmt])
+
+
+@router.get("/{job_id}/events")
+async def job_events(job_id: str, state: State) -> Response:
+    await state.jobs.get(job_id, with_result=False)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[str]:
+        async for job in state.jobs.watch(job_id):
+            yield f"data: {job.model_dump_json()}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return sse_response(events())

@@ -1,0 +1,138 @@
+"""The engine's SQLite database: durable settings, numbered migrations and a start-up check.
+
+WAL with synchronous=FULL so a committed row survives a power cut; foreign keys on; a busy
+timeout; `PRAGMA integrity_check` at start-up, and a damaged file is set aside (renamed, never
+emptied) with a clear message. One connection guarded by a lock; callers run off the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Numbered migrations: append only; never edit one that has shipped.
+MIGRATIONS: Sequence[tuple[int, str, str]] = (
+    (
+        1,
+        "jobs",
+        """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                status TEXT NOT NULL,
+                params TEXT NOT NULL,
+                input_name TEXT,
+                progress REAL NOT NULL DEFAULT 0,
+                done_seconds REAL NOT NULL DEFAULT 0,
+                total_seconds REAL,
+                result TEXT,
+                error TEXT,
+                created_at REAL NOT NULL,
+                started_at REAL,
+                finished_at REAL
+            );
+            CREATE INDEX jobs_created ON jobs(created_at);
+        """,
+    ),
+)
+
+
+class Database:
+    """A SQLite file with Hearth's schema applied."""
+
+    def __init__(self, path: Path, migrations: Sequence[tuple[int, str, str]] = MIGRATIONS):
+        self.path = path
+        self.set_aside: Path | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = self._open_checked()
+        self._migrate(migrations)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _open_checked(self) -> sqlite3.Connection:
+        try:
+            conn = self._connect()
+            verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if verdict == "ok":
+                return conn
+            conn.close()
+        except sqlite3.DatabaseError:
+            pass
+        aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(str(self.path) + suffix)
+            if part.exists():
+                part.rename(Path(str(aside) + suffix))
+        self.set_aside = aside
+        log.error(
+            "the database %s was damaged; it was moved aside as %s and a new one started",
+            self.path.name,
+            aside.name,
+        )
+        return self._connect()
+
+    def _migrate(self, migrations: Sequence[tuple[int, str, str]]) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations ("
+                "number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT number FROM migrations")}
+        for number, name, statements in migrations:
+            if number in done:
+                continue
+            # executescript runs its own statements: the migration and its record commit together.
+            script = (
+                f"BEGIN IMMEDIATE;\n{statements}\n"
+                "INSERT INTO migrations (number, name, applied_at) "
+                f"VALUES ({int(number)}, '{name}', {time.time()});\nCOMMIT;"
+            )
+            with self._lock:
+                try:
+                    self._conn.executescript(script)
+                except sqlite3.Error:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            log.info("database migration %d (%s) applied", number, name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, args))
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run one statement in its own transaction; return the rows changed."""
+        with self.transaction() as conn:
+            return conn.execute(sql, args).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

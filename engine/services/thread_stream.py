@@ -1,0 +1,69 @@
+"""Blocking work in a worker thread, its output consumed on the event loop as it arrives.
+
+The worker gets an `emit` callback and a cancel event. Items cross to the loop with
+call_soon_threadsafe; when the consumer stops early (a client went away), the cancel event is set
+and the worker is expected to notice within one step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from typing import Any, Generic, TypeVar
+
+from engine.errors import HearthError
+
+T = TypeVar("T")
+Producer = Callable[[Callable[[T], None], threading.Event], Any]
+
+_END = object()
+
+
+class ThreadStream(Generic[T]):
+    def __init__(
+        self,
+        executor: Executor,
+        produce: Producer[T],
+        on_done: Callable[[], None] | None = None,
+        failure: Callable[[BaseException], HearthError] | None = None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self.cancel_event = threading.Event()
+        self._failure = failure
+        self.future = self._loop.run_in_executor(executor, self._run, produce)
+        if on_done is not None:
+            # Whatever happens to the consumer, the caller's resource is freed only when the
+            # worker is done with it.
+            self.future.add_done_callback(lambda _f: on_done())
+
+    def _put(self, item: object) -> None:
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def _run(self, produce: Producer[T]) -> Any:
+        try:
+            return produce(self._put, self.cancel_event)
+        except HearthError as exc:
+            self._put(exc)
+        except Exception as exc:  # keep the engine alive whatever a library raises
+            self._put(self._failure(exc) if self._failure else HearthError("the work failed"))
+        finally:
+            self._put(_END)
+        return None
+
+    async def items(self) -> AsyncIterator[T]:
+        try:
+            while True:
+                item = await self._queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            self.cancel_event.set()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()

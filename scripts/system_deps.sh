@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs: espeak-ng speaks the test sentences for transcription.
+# Installs what is missing (as root, with apt-get); elsewhere says what to install and fails.
+set -euo pipefail
+needed=()
+command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
+[ ${#needed[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "==> installing ${needed[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
+else
+  echo "The tests need: ${needed[*]}. Install them (e.g. sudo apt-get install ${needed[*]})." >&2
+  exit 1
+fi
