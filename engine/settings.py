@@ -116,9 +116,16 @@ class EngineSettings(BaseSettings):
     n_threads: int | None = Field(default=None, ge=1)
     n_gpu_layers: int | Literal["auto", "all"] = "auto"
     idle_unload_seconds: float = Field(default=600.0, ge=0)
+    prompt_cache_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)  # 0 turns it off
     max_queue: int = Field(default=16, ge=1)
     retry_after_seconds: int = Field(default=2, ge=1)
     log_level: str = "info"
+
+    # Conversations and memory
+    reply_tokens: int = Field(default=512, ge=16)  # room kept for a reply without max_tokens
+    memory_token_budget: int = Field(default=256, ge=0)
+    memories_per_reply: int = Field(default=5, ge=0)
+    memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
 
     # Speech to text
     default_transcription_model: str = "whisper-tiny.en"

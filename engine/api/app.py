@@ -11,17 +11,27 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import engine
-from engine.api import routes_audio, routes_chat, routes_jobs, routes_models
+from engine.api import (
+    routes_audio,
+    routes_chat,
+    routes_conversations,
+    routes_jobs,
+    routes_memories,
+    routes_models,
+)
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, TokenGuard
 from engine.api.state import EngineState
 from engine.backends.llama_backend import gpu_offload_supported
 from engine.jobs.runner import JobRunner
 from engine.jobs.store import JobStore
+from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
+from engine.memory.memories import MemoryStore
 from engine.registry.catalog import load_catalog
 from engine.registry.model_registry import ModelLoader, ModelRegistry
 from engine.registry.speech_models import SpeechModels
+from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
@@ -54,10 +64,19 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
         speech_models = SpeechModels(settings, catalog)
         transcription = TranscriptionService(settings, speech_models, executor)
         jobs = JobRunner(JobStore(database), transcription, dirs.jobs)
+        generation = GenerationService(registry, executor)
+        conversations = ConversationStore(database)
+        memories = MemoryStore(database)
+        conversation_service = ConversationService(
+            settings, conversations, memories, generation, executor
+        )
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,
-            generation=GenerationService(registry, executor),
+            generation=generation,
+            conversations=conversations,
+            memories=memories,
+            conversation_service=conversation_service,
             speech_models=speech_models,
             transcription=transcription,
             jobs=jobs,
@@ -72,6 +91,7 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
             with contextlib.suppress(asyncio.CancelledError):
                 await unloader
             await jobs.stop()
+            await conversation_service.wait_for_background()
             executor.shutdown(wait=True, cancel_futures=True)
             registry.close()
             database.close()
@@ -88,6 +108,8 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
     app.include_router(routes_chat.router)
     app.include_router(routes_audio.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_conversations.router)
+    app.include_router(routes_memories.router)
     # Starlette wraps in reverse order: the Host check runs first, then CORS, the token, the cap.
     app.add_middleware(JsonByDefault)
     app.add_middleware(

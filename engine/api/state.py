@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
 from engine.jobs.runner import JobRunner
+from engine.memory.conversations import ConversationStore
+from engine.memory.memories import MemoryStore
 from engine.registry.model_registry import ModelRegistry
 from engine.registry.speech_models import SpeechModels
+from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.transcription import TranscriptionService
 from engine.settings import EngineSettings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,6 +30,9 @@ class EngineState:
     speech_models: SpeechModels
     transcription: TranscriptionService
     jobs: JobRunner
+    conversations: ConversationStore
+    memories: MemoryStore
+    conversation_service: ConversationService
     gpu_offload: bool
 
 
@@ -33,3 +43,8 @@ def engine_state(request: Request) -> EngineState:
 
 
 State = Annotated[EngineState, Depends(engine_state)]
+
+
+async def blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call (SQLite) off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)

@@ -5,6 +5,8 @@ Knows one library and nothing about HTTP. Every method blocks; callers run them 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -31,6 +33,7 @@ class LoadOptions:
     n_threads: int | None
     n_gpu_layers: int
     chat_template: str | None = None
+    prompt_cache_bytes: int = 0  # keep recent evaluated prefixes (conversations) in RAM
 
 
 @dataclass
@@ -65,6 +68,33 @@ class GenerationStats:
     completion_tokens: int = 0
 
 
+@functools.cache
+def _compact_state_class() -> type:
+    import llama_cpp
+
+    class HearthLlama(llama_cpp.Llama):  # type: ignore[misc]
+        """Saves states for the prompt cache without the last batch's logits (up to 100 MB).
+
+        Generation always re-evaluates the last prompt token after a state is restored, so the
+        logits are never read back; one row keeps load_state's array shapes working.
+        """
+
+        def save_state(self) -> Any:
+            size = llama_cpp.llama_state_get_size(self._ctx.ctx)
+            buffer = (ctypes.c_uint8 * int(size))()
+            written = int(llama_cpp.llama_state_get_data(self._ctx.ctx, buffer, size))
+            return llama_cpp.LlamaState(
+                input_ids=self.input_ids.copy(),
+                scores=self._scores[-1:, :].copy(),
+                n_tokens=self.n_tokens,
+                llama_state=bytes(buffer)[:written],
+                llama_state_size=written,
+                seed=self._seed,
+            )
+
+    return HearthLlama
+
+
 def gpu_offload_supported() -> bool:
     """Whether this build of llama.cpp can offload layers to a GPU."""
     import llama_cpp
@@ -89,7 +119,7 @@ class LlamaModel:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         try:
-            self._llama = llama_cpp.Llama(
+            self._llama = _compact_state_class()(
                 model_path=str(path),
                 n_ctx=options.n_ctx,
                 n_threads=options.n_threads,
@@ -99,6 +129,8 @@ class LlamaModel:
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadFailed(f"llama.cpp could not load {path.name}") from exc
         llama = self._llama
+        if options.prompt_cache_bytes > 0:
+            llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=options.prompt_cache_bytes))
         template = options.chat_template or llama.metadata.get("tokenizer.chat_template")
         eos_id, bos_id = llama.token_eos(), llama.token_bos()
         vocab = llama._model
@@ -182,13 +214,18 @@ class LlamaModel:
                 stopping_criteria=StoppingCriteriaList([keep_count]),
                 stream=True,
             )
+            # Read the stream to its end even after the finish reason: llama-cpp-python saves
+            # the evaluated state to the prompt cache after its last chunk.
+            finished = False
             for chunk in stream:
                 choice = chunk["choices"][0]
                 finish = choice.get("finish_reason")
                 if cancel.is_set():
                     finish = "cancelled"
-                yield Piece(text=choice.get("text") or "", finish_reason=finish)
-                if finish is not None:
+                if not finished:
+                    yield Piece(text=choice.get("text") or "", finish_reason=finish)
+                finished = finished or finish is not None
+                if finish == "cancelled":
                     return
         except (RuntimeError, ValueError) as exc:
             raise GenerationFailed("the model failed while generating") from exc

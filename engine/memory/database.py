@@ -42,6 +42,81 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             CREATE INDEX jobs_created ON jobs(created_at);
         """,
     ),
+    (
+        2,
+        "conversations and memories",
+        """
+            CREATE TABLE conversations (
+                id TEXT PRIMARY KEY,
+                title TEXT,
+                model TEXT,
+                system_prompt TEXT,
+                params TEXT NOT NULL DEFAULT '{}',
+                overflow_policy TEXT NOT NULL DEFAULT 'summarize',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            );
+            CREATE TABLE messages (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                content TEXT NOT NULL,
+                attachments TEXT,
+                token_count INTEGER,
+                model TEXT,
+                provider TEXT,
+                timings TEXT,
+                finish_reason TEXT,
+                interrupted INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL
+            );
+            CREATE INDEX messages_conversation ON messages(conversation_id, id);
+            CREATE TABLE summaries (
+                conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+                content TEXT NOT NULL,
+                covers_through INTEGER NOT NULL,
+                updated_at REAL NOT NULL
+            );
+            CREATE TABLE memories (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                content TEXT NOT NULL,
+                source TEXT NOT NULL DEFAULT 'api',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            );
+            -- Trigram full-text indexes: substring search that works for Chinese too.
+            CREATE VIRTUAL TABLE messages_fts USING fts5(
+                content, content='messages', content_rowid='id', tokenize='trigram'
+            );
+            CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+                INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+            END;
+            CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+                INSERT INTO messages_fts(messages_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            END;
+            CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN
+                INSERT INTO messages_fts(messages_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+                INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+            END;
+            CREATE VIRTUAL TABLE memories_fts USING fts5(
+                content, content='memories', content_rowid='id', tokenize='trigram'
+            );
+            CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+                INSERT INTO memories_fts(rowid, content) VALUES (new.id, new.content);
+            END;
+            CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+                INSERT INTO memories_fts(memories_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            END;
+            CREATE TRIGGER memories_au AFTER UPDATE OF content ON memories BEGIN
+                INSERT INTO memories_fts(memories_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+                INSERT INTO memories_fts(rowid, content) VALUES (new.id, new.content);
+            END;
+        """,
+    ),
 )
 
 

@@ -140,6 +140,7 @@ class ModelRegistry:
             n_threads=opts.n_threads,
             n_gpu_layers=resolve_gpu_layers(opts.n_gpu_layers or 0),
             chat_template=opts.chat_template,
+            prompt_cache_bytes=self._settings.prompt_cache_bytes,
         )
         started = time.monotonic()
         log.info("loading model %s", entry.id)

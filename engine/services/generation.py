@@ -68,7 +68,7 @@ class Generation:
         return "".join(parts), finish
 
 
-def _params(
+def params_from(
     req: SamplingFields, *, json_mode: bool = False, schema: dict[str, Any] | None = None
 ) -> GenerationParams:
     return GenerationParams(
@@ -118,20 +118,23 @@ class GenerationService:
             if fmt.json_schema is None or fmt.json_schema.schema_ is None:
                 raise InvalidInput("json_schema.schema is required", param="response_format")
             schema = fmt.json_schema.schema_
-        params = _params(req, json_mode=json_mode, schema=schema)
-        return await self._start(req.model, params, lambda m: m.chat_prompt(messages), "chatcmpl")
+        params = params_from(req, json_mode=json_mode, schema=schema)
+        return await self.start_prompt(req.model, params, lambda m: m.chat_prompt(messages))
 
     async def start_completion(self, req: CompletionRequest) -> Generation:
         text = req.prompt_text()
-        return await self._start(req.model, _params(req), lambda m: m.text_prompt(text), "cmpl")
+        return await self.start_prompt(
+            req.model, params_from(req), lambda m: m.text_prompt(text), "cmpl"
+        )
 
-    async def _start(
+    async def start_prompt(
         self,
         model_name: str | None,
         params: GenerationParams,
         build_prompt: Callable[[LlamaModel], Prompt],
-        id_prefix: str,
+        id_prefix: str = "chatcmpl",
     ) -> Generation:
+        """Wait for the model's turn, build the prompt with the loaded model, start generating."""
         entry = self._registry.resolve(model_name)
         queue = self._registry.queue_for(entry.id)
         await queue.acquire()

@@ -105,3 +105,13 @@ def test_upload_and_duration_caps(tmp_path: Path, clip: Path) -> None:
 
 def test_engine_alive_after_bad_audio(engine_server: RunningEngine) -> None:
     assert_alive(engine_server)
+
+
+def test_decoding_runs_under_a_time_limit(tmp_path: Path, clip: Path) -> None:
+    engine = start_engine(tmp_path, decode_time_limit_seconds=0.000001)
+    try:
+        with engine.http() as http:
+            assert _error(_post(http, clip.read_bytes()), 400)["code"] == "decode_timeout"
+        assert_alive(engine)
+    finally:
+        engine.process.stop()

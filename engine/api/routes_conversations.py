@@ -1,0 +1,129 @@
+"""Conversations (a Hearth extension): CRUD, search, export, and sending a message."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from starlette.responses import JSONResponse, Response
+
+from engine.api.sse import DONE, error_event, event, sse_response
+from engine.api.state import State, blocking
+from engine.errors import HearthError
+from engine.memory.conversations import export_markdown
+from engine.schemas import (
+    AssistantMessage,
+    ChatChoice,
+    ChunkChoice,
+    ChunkDelta,
+    Conversation,
+    ConversationChunk,
+    ConversationCreate,
+    ConversationList,
+    ConversationReply,
+    ConversationUpdate,
+    SendMessage,
+)
+from engine.services.conversations import ConversationTurn
+
+router = APIRouter(prefix="/v1/conversations")
+
+
+@router.post("", status_code=201)
+async def create_conversation(body: ConversationCreate, state: State) -> Conversation:
+    return await blocking(state.conversations.create, body)
+
+
+@router.get("")
+async def list_conversations(
+    state: State, q: str | None = None, limit: int = 100
+) -> ConversationList:
+    found = await blocking(state.conversations.find, q, max(1, min(limit, 1000)))
+    return ConversationList(data=found)
+
+
+@router.get("/{conv_id}")
+async def get_conversation(conv_id: str, state: State) -> Conversation:
+    return await blocking(state.conversations.get, conv_id, True)
+
+
+@router.patch("/{conv_id}")
+async def update_conversation(conv_id: str, body: ConversationUpdate, state: State) -> Conversation:
+    return await blocking(state.conversations.update, conv_id, body)
+
+
+@router.delete("/{conv_id}")
+async def delete_conversation(conv_id: str, state: State) -> dict[str, Any]:
+    await blocking(state.conversations.delete, conv_id)
+    return {"id": conv_id, "object": "conversation.deleted", "deleted": True}
+
+
+@router.get("/{conv_id}/export")
+async def export_conversation(
+    conv_id: str, state: State, format: Literal["md", "json"] = "md"
+) -> Response:
+    conv = await blocking(state.conversations.get, conv_id, True)
+    filename = f"{conv_id}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "json":
+        return JSONResponse(conv.model_dump(), headers=headers)
+    return Response(
+        export_markdown(conv), media_type="text/markdown; charset=utf-8", headers=headers
+    )
+
+
+@router.post("/{conv_id}/messages", response_model=None)
+async def send_message(
+    conv_id: str, body: SendMessage, state: State
+) -> Response | ConversationReply:
+    turn = await state.conversation_service.send(conv_id, body)
+    if body.stream:
+        return sse_response(_events(turn, state))
+    text = "".join([piece async for piece in state.conversation_service.reply(turn)])
+    gen = turn.generation
+    return ConversationReply(
+        id=gen.id,
+        created=gen.created,
+        model=gen.model_id,
+        choices=[
+            ChatChoice(
+                message=AssistantMessage(content=text), finish_reason=turn.finish_reason or "stop"
+            )
+        ],
+        usage=gen.usage(),
+        conversation_id=turn.conversation_id,
+        message_id=turn.reply_id,
+        context=turn.report,
+    )
+
+
+async def _events(turn: ConversationTurn, state: State) -> AsyncIterator[str]:
+    gen = turn.generation
+
+    def chunk(delta: ChunkDelta, finish: str | None = None, **extra: Any) -> ConversationChunk:
+        return ConversationChunk(
+            id=gen.id,
+            created=gen.created,
+            model=gen.model_id,
+            choices=[ChunkChoice(delta=delta, finish_reason=finish)] if delta or finish else [],
+            conversation_id=turn.conversation_id,
+            **extra,
+        )
+
+    try:
+        yield event(chunk(ChunkDelta(role="assistant", content=""), context=turn.report))
+        async for text in state.conversation_service.reply(turn):
+            yield event(chunk(ChunkDelta(content=text)))
+        finish = turn.finish_reason if turn.finish_reason in ("stop", "length") else "stop"
+        yield event(chunk(ChunkDelta(), finish, message_id=turn.reply_id))
+        yield event(
+            ConversationChunk(
+                id=gen.id, created=gen.created, model=gen.model_id, choices=[],
+                usage=gen.usage(), conversation_id=turn.conversation_id,
+                message_id=turn.reply_id, context=turn.report,
+            )
+        )  # fmt: skip
+    except HearthError as exc:
+        yield error_event(exc)
+    yield DONE
