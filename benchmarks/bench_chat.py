@@ -14,7 +14,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +22,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.engine_client.launcher import EngineProcess
+from benchmarks.engine_run import start_engine
 from benchmarks.report import emit
-from engine.security.api_token import ensure_api_token
-from engine.security.keystore import FileKeyStore
-from engine.settings import default_embedded_dir, resolve_dirs
+from engine.settings import default_embedded_dir
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PROMPT = "Write a short story about a lighthouse keeper and a storm."
@@ -89,17 +86,7 @@ def main() -> int:
 
     from llama_cpp import Llama
 
-    home = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
-    token = ensure_api_token(FileKeyStore(resolve_dirs(home).secrets))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.update(
-        HEARTH_HOME=str(home),
-        HEARTH_N_CTX=str(N_CTX),
-        HEARTH_N_THREADS=str(args.threads),
-        HEARTH_LOG_LEVEL="warning",
-    )
-    engine = EngineProcess(env=env)
-    url = engine.start()
+    engine, url, token = start_engine(n_ctx=str(N_CTX), n_threads=str(args.threads))
     llama = Llama(
         str(default_embedded_dir() / MODEL_FILE), n_ctx=N_CTX, n_threads=args.threads, verbose=False
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -24,14 +23,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.engine_client.launcher import EngineProcess
+from benchmarks.engine_run import start_engine
 from benchmarks.report import emit
 from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
 from engine.schemas import ConversationCreate
-from engine.security.api_token import ensure_api_token
-from engine.security.keystore import FileKeyStore
-from engine.settings import resolve_dirs
 
 WORDS = [
     "river",
@@ -92,12 +88,7 @@ def first_token_ms(client: httpx.Client, conv_id: str, text: str) -> tuple[float
 
 
 def cache_figures(rounds: int) -> list[str]:
-    home = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
-    token = ensure_api_token(FileKeyStore(resolve_dirs(home).secrets))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.update(HEARTH_HOME=str(home), HEARTH_LOG_LEVEL="warning")
-    engine = EngineProcess(env=env)
-    url = engine.start()
+    engine, url, token = start_engine()
     cold: list[float] = []
     warm: list[float] = []
     switched: list[float] = []

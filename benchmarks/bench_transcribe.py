@@ -9,7 +9,6 @@ The same file (about a minute of espeak-ng speech), model and settings go throug
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -20,11 +19,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.engine_client.launcher import EngineProcess
+from benchmarks.engine_run import start_engine
 from benchmarks.report import emit
-from engine.security.api_token import ensure_api_token
-from engine.security.keystore import FileKeyStore
-from engine.settings import default_embedded_dir, resolve_dirs
+from engine.settings import default_embedded_dir
 from tests.speech import SENTENCES, join_wavs, speak, wav_seconds
 
 
@@ -42,12 +39,7 @@ def main() -> int:
     audio = join_wavs(parts * 3, work / "speech.wav")
     seconds = wav_seconds(audio)
 
-    home = work / "home"
-    token = ensure_api_token(FileKeyStore(resolve_dirs(home).secrets))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.update(HEARTH_HOME=str(home), HEARTH_LOG_LEVEL="warning")
-    engine = EngineProcess(env=env)
-    url = engine.start()
+    engine, url, token = start_engine()
     direct = WhisperModel(
         str(default_embedded_dir() / "whisper-tiny.en"), device="cpu", compute_type="int8"
     )

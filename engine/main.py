@@ -10,9 +10,13 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import HearthError
 from engine.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from engine.security.keystore import KeyStore
 
 log = logging.getLogger("engine")
 
@@ -63,16 +67,42 @@ def main(argv: list[str] | None = None) -> int:
         else:
             return _serve(settings)
     except HearthError as exc:
+        if args.command == "connection":
+            print(json.dumps({"error": {"message": exc.message, "code": exc.code}}))
         print(f"hearth-engine: {exc.message}", file=sys.stderr)
         return 1
     return 0
 
 
+def keystore_for(settings: EngineSettings) -> KeyStore:
+    """The key store; on a terminal, asks for the encrypted file's passphrase when needed."""
+    from engine.security.keystore import KeyStoreLocked, open_keystore
+
+    secret = settings.keystore_passphrase
+    passphrase = secret.get_secret_value() if secret else None
+
+    def open_with(phrase: str | None) -> KeyStore:
+        return open_keystore(
+            settings.keystore,
+            settings.dirs.keystore_file,
+            settings.keystore_timeout_seconds,
+            phrase,
+        )
+
+    try:
+        return open_with(passphrase)
+    except KeyStoreLocked:
+        if passphrase or not sys.stdin.isatty():
+            raise
+        import getpass
+
+        return open_with(getpass.getpass("Passphrase for Hearth's key store: "))
+
+
 def _token(settings: EngineSettings) -> str:
     from engine.security.api_token import ensure_api_token
-    from engine.security.keystore import FileKeyStore
 
-    return ensure_api_token(FileKeyStore(settings.dirs.secrets))
+    return ensure_api_token(keystore_for(settings))
 
 
 def _install_models(settings: EngineSettings) -> None:
@@ -132,7 +162,10 @@ def _serve(settings: EngineSettings) -> int:
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
     url = f"http://{host}:{port}"
-    app = create_app(settings, _token(settings))
+    store = keystore_for(settings)
+    from engine.security.api_token import ensure_api_token
+
+    app = create_app(settings, ensure_api_token(store), store)
     config = uvicorn.Config(
         app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=3
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,8 +46,8 @@ class Dirs(BaseModel):
         return self.data / "models"
 
     @property
-    def secrets(self) -> Path:
-        return self.config / "secrets"
+    def keystore_file(self) -> Path:
+        return self.config / "secrets.enc"
 
     @property
     def database(self) -> Path:
@@ -120,6 +120,18 @@ class EngineSettings(BaseSettings):
     max_queue: int = Field(default=16, ge=1)
     retry_after_seconds: int = Field(default=2, ge=1)
     log_level: str = "info"
+
+    # Secrets: the OS keyring when it works ("auto"), or only it, or only the encrypted file.
+    keystore: Literal["auto", "keyring", "file"] = "auto"
+    keystore_timeout_seconds: float = Field(default=5.0, gt=0)
+    keystore_passphrase: SecretStr | None = None  # HEARTH_KEYSTORE_PASSPHRASE
+
+    # Privacy: moderation lists, what redaction hides besides the built-in kinds, the audit log.
+    moderation_lists: list[Path] | None = None  # None: the samples under resources/moderation
+    redact_words: list[str] = Field(default_factory=list)
+    redact_patterns: list[str] = Field(default_factory=list)
+    audit_retention_days: float = Field(default=30, gt=0)
+    audit_content: bool = False  # keep message text in the audit log
 
     # Conversations and memory
     reply_tokens: int = Field(default=512, ge=16)  # room kept for a reply without max_tokens

@@ -14,10 +14,12 @@ import pytest
 from app.engine_client import EngineClient
 from app.engine_client.launcher import EngineProcess
 from engine.security.api_token import ensure_api_token
-from engine.security.keystore import FileKeyStore
+from engine.security.keystore import EncryptedFileStore
 from engine.settings import resolve_dirs
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+# Engines under test keep secrets in the encrypted file (never the developer's own keyring).
+PASSPHRASE = "correct horse battery staple"
 
 
 @dataclass
@@ -43,6 +45,8 @@ def engine_env(home: Path, **settings: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env["HEARTH_HOME"] = str(home)
     env["HEARTH_LOG_LEVEL"] = "warning"
+    env["HEARTH_KEYSTORE"] = "file"
+    env["HEARTH_KEYSTORE_PASSPHRASE"] = PASSPHRASE
     for key, value in settings.items():
         text = value if isinstance(value, str) else json.dumps(value)
         env[f"HEARTH_{key.upper()}"] = text
@@ -52,7 +56,7 @@ def engine_env(home: Path, **settings: object) -> dict[str, str]:
 def start_engine(home: Path, **settings: object) -> RunningEngine:
     """Start a real engine process on a free loopback port with a fresh home folder."""
     home.mkdir(parents=True, exist_ok=True)
-    token = ensure_api_token(FileKeyStore(resolve_dirs(home).secrets))
+    token = ensure_api_token(EncryptedFileStore(resolve_dirs(home).keystore_file, PASSPHRASE))
     process = EngineProcess(env=engine_env(home, **settings))
     url = process.start(timeout=120)
     return RunningEngine(url=url, token=token, home=home, process=process)

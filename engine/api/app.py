@@ -18,9 +18,10 @@ from engine.api import (
     routes_jobs,
     routes_memories,
     routes_models,
+    routes_privacy,
 )
 from engine.api.errors import install_error_handlers
-from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, TokenGuard
+from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, TokenGuard
 from engine.api.state import EngineState
 from engine.backends.llama_backend import gpu_offload_supported
 from engine.jobs.runner import JobRunner
@@ -31,12 +32,23 @@ from engine.memory.memories import MemoryStore
 from engine.registry.catalog import load_catalog
 from engine.registry.model_registry import ModelLoader, ModelRegistry
 from engine.registry.speech_models import SpeechModels
+from engine.security.audit import AuditLog, AuditSink, AuditStore
+from engine.security.keystore import KeyStore
+from engine.security.moderation import Moderator, default_list_paths, load_lists
+from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
 
 UPLOAD_PREFIXES = ("/v1/audio/", "/v1/jobs")
+
+
+async def _purge_audit_daily(audit: AuditStore, keep_days: float) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        await loop.run_in_executor(None, audit.purge, keep_days)
+        await asyncio.sleep(86400)
 
 
 def allowed_hosts(settings: EngineSettings) -> set[str]:
@@ -46,7 +58,9 @@ def allowed_hosts(settings: EngineSettings) -> set[str]:
     return hosts
 
 
-def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None = None) -> FastAPI:
+def create_app(
+    settings: EngineSettings, token: str, keystore: KeyStore, loader: ModelLoader | None = None
+) -> FastAPI:
     """Build the engine's app. State is made in the lifespan, not at import."""
 
     @contextlib.asynccontextmanager
@@ -64,7 +78,11 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
         speech_models = SpeechModels(settings, catalog)
         transcription = TranscriptionService(settings, speech_models, executor)
         jobs = JobRunner(JobStore(database), transcription, dirs.jobs)
-        generation = GenerationService(registry, executor)
+        lists = settings.moderation_lists
+        moderator = Moderator(load_lists(default_list_paths() if lists is None else lists))
+        generation = GenerationService(registry, executor, moderator)
+        audit = AuditStore(database)
+        audit_sink.store = audit
         conversations = ConversationStore(database)
         memories = MemoryStore(database)
         conversation_service = ConversationService(
@@ -77,25 +95,35 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
             conversations=conversations,
             memories=memories,
             conversation_service=conversation_service,
+            keystore=keystore,
+            redactor=Redactor(settings.redact_words, settings.redact_patterns),
+            audit=audit,
             speech_models=speech_models,
             transcription=transcription,
             jobs=jobs,
             gpu_offload=gpu_offload_supported(),
         )
         await jobs.start()
-        unloader = asyncio.create_task(registry.run_idle_unloader())
+        background = [
+            asyncio.create_task(registry.run_idle_unloader()),
+            asyncio.create_task(_purge_audit_daily(audit, settings.audit_retention_days)),
+        ]
         try:
             yield
         finally:
-            unloader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await unloader
+            audit_sink.store = None
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await jobs.stop()
             await conversation_service.wait_for_background()
             executor.shutdown(wait=True, cancel_futures=True)
             registry.close()
             database.close()
 
+    audit_sink = AuditSink()
     app = FastAPI(
         title="Hearth engine",
         version=engine.__version__,
@@ -110,6 +138,7 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
     app.include_router(routes_jobs.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_memories.router)
+    app.include_router(routes_privacy.router)
     # Starlette wraps in reverse order: the Host check runs first, then CORS, the token, the cap.
     app.add_middleware(JsonByDefault)
     app.add_middleware(
@@ -126,5 +155,7 @@ def create_app(settings: EngineSettings, token: str, loader: ModelLoader | None 
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(OriginGuard, allowed=set(settings.cors_origins))
     app.add_middleware(HostGuard, allowed=allowed_hosts(settings))
+    app.add_middleware(AuditLog, sink=audit_sink)
     return app

@@ -102,6 +102,16 @@ def install_error_handlers(app: FastAPI) -> None:
             error_payload(message, type_, code), status_code=exc.status_code, headers=exc.headers
         )
 
+    async def on_too_deep(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            error_payload(
+                "The request body is nested too deeply.",
+                "invalid_request_error",
+                "too_deeply_nested",
+            ),
+            status_code=400,
+        )
+
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         # Never a stack trace or a path in the answer; the log names only the kind of failure.
         log.error("unexpected %s while serving a request", type(exc).__name__)
@@ -113,4 +123,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HearthError, on_hearth_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RecursionError, on_too_deep)
     app.add_exception_handler(Exception, on_unexpected)

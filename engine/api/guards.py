@@ -59,6 +59,27 @@ class HostGuard:
         await self.app(scope, receive, send)
 
 
+class OriginGuard:
+    """403 for state-changing requests sent by a web page from a foreign origin (CSRF)."""
+
+    UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app: ASGIApp, allowed: set[str]) -> None:
+        self.app = app
+        self.allowed = {o.rstrip("/").lower() for o in allowed}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in self.UNSAFE:
+            origin = _header(scope, b"origin")
+            if origin is not None and origin.rstrip("/").lower() not in self.allowed:
+                await _send_error(
+                    send, 403, "Requests from this web origin are not allowed.",
+                    "permission_error", "origin_not_allowed",
+                )  # fmt: skip
+                return
+        await self.app(scope, receive, send)
+
+
 class TokenGuard:
     """401 unless an /v1 request carries the local API token as a Bearer token."""
 

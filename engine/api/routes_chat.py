@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from engine.api.sse import DONE, error_event, event, sse_response
@@ -28,17 +28,30 @@ router = APIRouter(prefix="/v1")
 
 
 def _finish(reason: str | None) -> str:
-    # OpenAI knows stop and length; a cancelled reply only reaches clients that stayed.
-    return reason if reason in ("stop", "length") else "stop"
+    # OpenAI's reasons; a cancelled reply only reaches clients that stayed, as a stop.
+    return reason if reason in ("stop", "length", "content_filter") else "stop"
+
+
+def _audit(request: Request, gen: Generation) -> None:
+    """Tell the audit log what served this request (filled in as the reply ends)."""
+    record = request.state.audit
+    record.model = gen.model_id
+    record.provider = "local"
+    usage = gen.usage()
+    record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+    record.moderation = sorted(gen.flags())
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(req: ChatCompletionRequest, state: State) -> Response | ChatCompletion:
+async def chat_completions(
+    req: ChatCompletionRequest, state: State, request: Request
+) -> Response | ChatCompletion:
     gen = await state.generation.start_chat(req)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        return sse_response(_chat_events(gen, include_usage))
+        return sse_response(_chat_events(gen, include_usage, lambda: _audit(request, gen)))
     text, finish = await gen.collect()
+    _audit(request, gen)
     return ChatCompletion(
         id=gen.id,
         created=gen.created,
@@ -48,7 +61,9 @@ async def chat_completions(req: ChatCompletionRequest, state: State) -> Response
     )
 
 
-async def _chat_events(gen: Generation, include_usage: bool) -> AsyncIterator[str]:
+async def _chat_events(
+    gen: Generation, include_usage: bool, on_end: Callable[[], None]
+) -> AsyncIterator[str]:
     def chunk(delta: ChunkDelta, finish: str | None = None) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=gen.id,
@@ -74,17 +89,22 @@ async def _chat_events(gen: Generation, include_usage: bool) -> AsyncIterator[st
     finally:
         # Runs when the client goes away too: the model stops within one token.
         gen.cancel()
+        on_end()
     yield DONE
 
 
 @router.post("/completions", response_model=None)
-async def completions(req: CompletionRequest, state: State) -> Response | Completion:
+async def completions(
+    req: CompletionRequest, state: State, request: Request
+) -> Response | Completion:
     gen = await state.generation.start_completion(req)
     prefix = req.prompt_text() if req.echo else ""
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        return sse_response(_completion_events(gen, prefix, include_usage))
+        events = _completion_events(gen, prefix, include_usage, lambda: _audit(request, gen))
+        return sse_response(events)
     text, finish = await gen.collect()
+    _audit(request, gen)
     return Completion(
         id=gen.id,
         created=gen.created,
@@ -95,7 +115,7 @@ async def completions(req: CompletionRequest, state: State) -> Response | Comple
 
 
 async def _completion_events(
-    gen: Generation, prefix: str, include_usage: bool
+    gen: Generation, prefix: str, include_usage: bool, on_end: Callable[[], None]
 ) -> AsyncIterator[str]:
     def chunk(text: str, finish: str | None = None) -> Completion:
         return Completion(
@@ -126,4 +146,5 @@ async def _completion_events(
         yield error_event(exc)
     finally:
         gen.cancel()
+        on_end()
     yield DONE

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.responses import JSONResponse, Response
 
 from engine.api.sse import DONE, error_event, event, sse_response
@@ -27,6 +27,8 @@ from engine.schemas import (
 )
 from engine.services.conversations import ConversationTurn
 
+# Ids are checked before use: never anything shaped like a path.
+ConversationId = Annotated[str, Path(pattern=r"^conv-[0-9a-f]{32}$")]
 router = APIRouter(prefix="/v1/conversations")
 
 
@@ -44,24 +46,26 @@ async def list_conversations(
 
 
 @router.get("/{conv_id}")
-async def get_conversation(conv_id: str, state: State) -> Conversation:
+async def get_conversation(conv_id: ConversationId, state: State) -> Conversation:
     return await blocking(state.conversations.get, conv_id, True)
 
 
 @router.patch("/{conv_id}")
-async def update_conversation(conv_id: str, body: ConversationUpdate, state: State) -> Conversation:
+async def update_conversation(
+    conv_id: ConversationId, body: ConversationUpdate, state: State
+) -> Conversation:
     return await blocking(state.conversations.update, conv_id, body)
 
 
 @router.delete("/{conv_id}")
-async def delete_conversation(conv_id: str, state: State) -> dict[str, Any]:
+async def delete_conversation(conv_id: ConversationId, state: State) -> dict[str, Any]:
     await blocking(state.conversations.delete, conv_id)
     return {"id": conv_id, "object": "conversation.deleted", "deleted": True}
 
 
 @router.get("/{conv_id}/export")
 async def export_conversation(
-    conv_id: str, state: State, format: Literal["md", "json"] = "md"
+    conv_id: ConversationId, state: State, format: Literal["md", "json"] = "md"
 ) -> Response:
     conv = await blocking(state.conversations.get, conv_id, True)
     filename = f"{conv_id}.{format}"
@@ -75,7 +79,7 @@ async def export_conversation(
 
 @router.post("/{conv_id}/messages", response_model=None)
 async def send_message(
-    conv_id: str, body: SendMessage, state: State
+    conv_id: ConversationId, body: SendMessage, state: State
 ) -> Response | ConversationReply:
     turn = await state.conversation_service.send(conv_id, body)
     if body.stream:

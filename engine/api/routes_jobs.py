@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from starlette.responses import JSONResponse, Response
 
 from engine.api.routes_audio import transcription_params
@@ -15,6 +16,8 @@ from engine.errors import InvalidInput
 from engine.schemas import Job, JobList
 from engine.services.transcript_formats import FORMATS, MEDIA_TYPES
 
+# Ids are checked before use: never anything shaped like a path.
+JobId = Annotated[str, Path(pattern=r"^job-[0-9a-f]{32}$")]
 router = APIRouter(prefix="/v1/jobs")
 KINDS = ("transcription", "translation")
 
@@ -43,17 +46,17 @@ async def list_jobs(state: State) -> JobList:
 
 
 @router.get("/{job_id}")
-async def get_job(job_id: str, state: State) -> Job:
+async def get_job(job_id: JobId, state: State) -> Job:
     return await state.jobs.get(job_id)
 
 
 @router.delete("/{job_id}")
-async def cancel_job(job_id: str, state: State) -> Job:
+async def cancel_job(job_id: JobId, state: State) -> Job:
     return await state.jobs.cancel(job_id)
 
 
 @router.get("/{job_id}/result")
-async def job_result(job_id: str, state: State, format: str | None = None) -> Response:
+async def job_result(job_id: JobId, state: State, format: str | None = None) -> Response:
     job = await state.jobs.get(job_id, with_result=False)
     fmt = format or job.response_format
     if fmt not in FORMATS:
@@ -65,7 +68,7 @@ async def job_result(job_id: str, state: State, format: str | None = None) -> Re
 
 
 @router.get("/{job_id}/events")
-async def job_events(job_id: str, state: State) -> Response:
+async def job_events(job_id: JobId, state: State) -> Response:
     await state.jobs.get(job_id, with_result=False)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[str]:

@@ -14,6 +14,9 @@ from engine.memory.conversations import ConversationStore
 from engine.memory.memories import MemoryStore
 from engine.registry.model_registry import ModelRegistry
 from engine.registry.speech_models import SpeechModels
+from engine.security.audit import AuditStore
+from engine.security.keystore import KeyStore
+from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.transcription import TranscriptionService
@@ -33,6 +36,9 @@ class EngineState:
     conversations: ConversationStore
     memories: MemoryStore
     conversation_service: ConversationService
+    keystore: KeyStore
+    redactor: Redactor
+    audit: AuditStore
     gpu_offload: bool
 
 

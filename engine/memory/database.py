@@ -117,6 +117,28 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             END;
         """,
     ),
+    (
+        3,
+        "audit log",
+        """
+            CREATE TABLE audit (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at REAL NOT NULL,
+                method TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                duration_ms REAL NOT NULL,
+                model TEXT,
+                provider TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                redactions TEXT,
+                moderation TEXT,
+                content TEXT
+            );
+            CREATE INDEX audit_at ON audit(at);
+        """,
+    ),
 )
 
 

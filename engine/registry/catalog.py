@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from engine.errors import SetupFailed
+from engine.errors import InvalidInput, SetupFailed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,3 +79,22 @@ def load_catalog(path: Path) -> Catalog:
         return Catalog.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise SetupFailed(f"the model catalog {path.name} is invalid: {exc}") from exc
+
+
+def check_model_name(name: str) -> str:
+    """Model names are looked up, never joined to paths; still, refuse ones shaped like paths."""
+    parts = name.split("/")
+    if (
+        not name
+        or len(name) > 256
+        or name.startswith("/")
+        or "\\" in name
+        or "\x00" in name
+        or any(p in ("", ".", "..") for p in parts)
+    ):
+        raise InvalidInput(
+            "The model name is not valid (it looks like a file path).",
+            param="model",
+            code="invalid_model_name",
+        )
+    return name

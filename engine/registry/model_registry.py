@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.backends.llama_backend import LlamaModel, LoadOptions, resolve_gpu_layers
 from engine.errors import InvalidModelFile, ModelLoadFailed, ModelNotFound
-from engine.registry.catalog import Catalog, CatalogModel
+from engine.registry.catalog import Catalog, CatalogModel, check_model_name
 from engine.registry.gguf_file import GgufInfo, read_gguf
 from engine.registry.model_queue import ModelQueue
 from engine.settings import EngineSettings
@@ -73,8 +73,10 @@ class ModelRegistry:
         for folder, embedded in folders:
             if not folder.is_dir():
                 continue
+            root = folder.resolve()
             for path in sorted(folder.glob("*.gguf")) + sorted(folder.glob("*/*.gguf")):
-                if not _is_model_file(path):
+                # A symlink may point anywhere: only files that really lie inside count.
+                if not _is_model_file(path) or not path.resolve().is_relative_to(root):
                     continue
                 card = self._catalog.by_file_name(path.name)
                 model_id = card.id if card else path.stem.lower()
@@ -94,6 +96,8 @@ class ModelRegistry:
 
     def resolve(self, name: str | None) -> ModelEntry:
         """The entry for a model id or alias; None means the default model."""
+        if name is not None:
+            check_model_name(name)
         wanted = name or self._settings.default_model
         wanted = self._settings.model_aliases.get(wanted, wanted)
         entry = self.entries().get(wanted)

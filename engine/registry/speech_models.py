@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.backends.whisper_backend import WhisperModel, cuda_available
 from engine.errors import InvalidInput, ModelNotFound
-from engine.registry.catalog import Catalog, CatalogModel
+from engine.registry.catalog import Catalog, CatalogModel, check_model_name
 from engine.registry.model_queue import ModelQueue
 from engine.settings import EngineSettings
 
@@ -45,7 +45,9 @@ class SpeechModels:
         for folder, embedded in folders:
             if not folder.is_dir():
                 continue
-            for path in sorted(p for p in folder.iterdir() if p.is_dir() and _is_model_dir(p)):
+            root = folder.resolve()
+            candidates = (p for p in folder.iterdir() if p.is_dir() and _is_model_dir(p))
+            for path in sorted(c for c in candidates if c.resolve().is_relative_to(root)):
                 model_id = path.name.lower()
                 if model_id in found:
                     continue
@@ -60,6 +62,8 @@ class SpeechModels:
         return found
 
     def resolve(self, name: str | None) -> SpeechModelEntry:
+        if name is not None:
+            check_model_name(name)
         wanted = name or OPENAI_DEFAULT_NAME
         if wanted == OPENAI_DEFAULT_NAME:
             wanted = self._settings.default_transcription_model

@@ -1,4 +1,4 @@
-"""The local API token every /v1 request must carry."""
+"""The local API token every /v1 request must carry, kept in the key store."""
 
 from __future__ import annotations
 

@@ -109,6 +109,8 @@ class ConversationService:
     async def send(self, conv_id: str, req: SendMessage) -> ConversationTurn:
         """Store the user's message, then build the context and start the reply."""
         conv = await self._run(self._store.get, conv_id)
+        flags: dict[str, list[str]] = {}
+        self._generation.screen(req.content, flags)  # a blocked message is refused here
         user_id = await self._run(self._store.add_message, conv_id, "user", req.content)
         memory_saved = None
         fact = remembered_fact(req.content)
@@ -124,6 +126,10 @@ class ConversationService:
         params = self._params(conv, req)
         reply_tokens = params.max_tokens or self._settings.reply_tokens
         built: list[BuiltContext] = []
+
+        moderator = self._generation.moderator
+        if moderator is not None:  # stored as written; masked on the way to the model
+            turns = [t.model_copy(update={"content": moderator.mask(t.content)}) for t in turns]
 
         def build_prompt(model: LlamaModel) -> Prompt:
             builder = ContextBuilder(
@@ -145,6 +151,7 @@ class ConversationService:
 
         model_name = req.model or conv.model
         gen = await self._generation.start_prompt(model_name, params, build_prompt)
+        gen.input_flags = flags
         context = built[0]
         context.report.memory_saved = memory_saved
         if context.unsummarized and conv.overflow_policy == "summarize":

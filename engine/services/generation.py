@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.backends.llama_backend import (
@@ -27,6 +27,7 @@ from engine.backends.llama_backend import (
 from engine.errors import GenerationFailed, HearthError, InvalidInput
 from engine.registry.model_registry import ModelEntry, ModelRegistry
 from engine.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields, Usage
+from engine.security.moderation import Moderator, OutputFilter
 from engine.services.thread_stream import ThreadStream
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,33 @@ class Generation:
     prompt_tokens: int
     stats: GenerationStats
     _stream: ThreadStream[Piece]
+    output_filter: OutputFilter | None = None
+    input_flags: dict[str, list[str]] = field(default_factory=dict)
 
-    def pieces(self) -> AsyncIterator[Piece]:
-        return self._stream.items()
+    async def pieces(self) -> AsyncIterator[Piece]:
+        """The reply as it comes, screened by the output filter when there is one."""
+        screen = self.output_filter
+        async for piece in self._stream.items():
+            if screen is None:
+                yield piece
+                continue
+            text, blocked = screen.feed(piece.text)
+            if blocked:
+                self.cancel()
+                yield Piece(text="", finish_reason="content_filter")
+                return
+            if piece.finish_reason is not None:
+                text += screen.flush()
+            if text or piece.finish_reason:
+                yield Piece(text=text, finish_reason=piece.finish_reason)
+
+    def flags(self) -> dict[str, list[str]]:
+        """Moderation hits on the way in and out (for the audit log)."""
+        out = {k: list(v) for k, v in self.input_flags.items()}
+        if self.output_filter is not None:
+            for name, found in self.output_filter.verdict.hits.items():
+                out.setdefault(name, []).extend(found)
+        return out
 
     def cancel(self) -> None:
         """Stop generating; the model's turn passes on once the worker thread notices."""
@@ -105,12 +130,25 @@ def _chat_messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
 class GenerationService:
     """Runs chat and text completions on local models, one request per model at a time."""
 
-    def __init__(self, registry: ModelRegistry, executor: Executor) -> None:
+    def __init__(
+        self, registry: ModelRegistry, executor: Executor, moderator: Moderator | None = None
+    ) -> None:
         self._registry = registry
         self._executor = executor
+        self.moderator = moderator if moderator is not None and moderator.lists else None
+
+    def screen(self, text: str, flags: dict[str, list[str]]) -> str:
+        """Input moderation: raises on a blocked text, masks, and notes what matched."""
+        if self.moderator is None:
+            return text
+        screened, verdict = self.moderator.screen_input(text)
+        for name, found in verdict.hits.items():
+            flags.setdefault(name, []).extend(found)
+        return screened
 
     async def start_chat(self, req: ChatCompletionRequest) -> Generation:
-        messages = _chat_messages(req)
+        flags: dict[str, list[str]] = {}
+        messages = [{**m, "content": self.screen(m["content"], flags)} for m in _chat_messages(req)]
         fmt = req.response_format
         json_mode = fmt is not None and fmt.type == "json_object"
         schema = None
@@ -119,13 +157,18 @@ class GenerationService:
                 raise InvalidInput("json_schema.schema is required", param="response_format")
             schema = fmt.json_schema.schema_
         params = params_from(req, json_mode=json_mode, schema=schema)
-        return await self.start_prompt(req.model, params, lambda m: m.chat_prompt(messages))
+        gen = await self.start_prompt(req.model, params, lambda m: m.chat_prompt(messages))
+        gen.input_flags = flags
+        return gen
 
     async def start_completion(self, req: CompletionRequest) -> Generation:
-        text = req.prompt_text()
-        return await self.start_prompt(
+        flags: dict[str, list[str]] = {}
+        text = self.screen(req.prompt_text(), flags)
+        gen = await self.start_prompt(
             req.model, params_from(req), lambda m: m.text_prompt(text), "cmpl"
         )
+        gen.input_flags = flags
+        return gen
 
     async def start_prompt(
         self,
@@ -165,6 +208,7 @@ class GenerationService:
             prompt_tokens=len(prompt.tokens),
             stats=stats,
             _stream=stream,
+            output_filter=OutputFilter(self.moderator) if self.moderator else None,
         )
 
     def _prepare(

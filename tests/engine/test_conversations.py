@@ -62,7 +62,8 @@ def test_crud_search_and_export(http: httpx.Client) -> None:
     assert len(as_json["messages"]) == 3
     assert http.delete(f"/v1/conversations/{other['id']}").json()["deleted"] is True
     assert http.get(f"/v1/conversations/{other['id']}").status_code == 404
-    assert _send(http, "conv-missing", "hi").status_code == 404
+    assert _send(http, "conv-" + "0" * 32, "hi").status_code == 404
+    assert _send(http, "conv-missing", "hi").status_code == 400  # not even shaped like an id
 
 
 def test_reply_is_stored_titled_and_reported(http: httpx.Client) -> None:

@@ -92,9 +92,12 @@ def test_cancel_of_a_queued_job_and_unknown_ids(http: httpx.Client, clips: dict[
     queued = _submit(http, clips["short"])
     assert http.delete(f"/v1/jobs/{queued['id']}").json()["status"] == "cancelled"
     assert http.delete(f"/v1/jobs/{first['id']}").json()["status"] == "cancelled"
-    assert http.get("/v1/jobs/job-nope").status_code == 404
-    assert http.delete("/v1/jobs/job-nope").status_code == 404
-    assert http.get("/v1/jobs/job-nope/events").status_code == 404
+    missing = "job-" + "0" * 32
+    assert http.get(f"/v1/jobs/{missing}").status_code == 404
+    assert http.delete(f"/v1/jobs/{missing}").status_code == 404
+    assert http.get(f"/v1/jobs/{missing}/events").status_code == 404
+    assert http.get("/v1/jobs/..").status_code in (400, 404)
+    assert http.get("/v1/jobs/job-nope").status_code == 400
 
 
 def test_results_survive_a_restart_and_a_killed_job_is_failed(

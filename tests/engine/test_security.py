@@ -93,11 +93,11 @@ def test_binding_beyond_loopback_needs_the_flag(tmp_path: Path) -> None:
     assert "--allow-remote-bind" in done.stderr
 
 
-def test_token_file_is_private(engine_server: RunningEngine) -> None:
-    secret = engine_server.home / "config" / "secrets" / "local-api-token"
-    assert secret.read_text().strip() == engine_server.token
-    assert secret.stat().st_mode & 0o777 == 0o600
-    assert secret.parent.stat().st_mode & 0o777 == 0o700
+def test_token_is_kept_encrypted_and_private(engine_server: RunningEngine) -> None:
+    store = engine_server.home / "config" / "secrets.enc"
+    assert store.stat().st_mode & 0o777 == 0o600
+    assert store.parent.stat().st_mode & 0o777 == 0o700
+    assert engine_server.token.encode() not in store.read_bytes()
 
 
 def test_token_never_logged(engine_server: RunningEngine) -> None:
