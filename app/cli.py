@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     show = models_sub.add_parser("show", help="show what a model's file says")
     show.add_argument("model")
     sub.add_parser("token", help="print the local API token")
+    keys = sub.add_parser("keys", help="secrets in the key store (remote providers' API keys)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    set_key = keys_sub.add_parser("set", help="store a key (asked without echo, or from stdin)")
+    set_key.add_argument("name")
+    keys_sub.add_parser("list", help="key names (never values)")
+    delete_key = keys_sub.add_parser("delete", help="remove a key")
+    delete_key.add_argument("name")
     transcribe_cli.add_parser(sub)
     return parser
 
@@ -40,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 @contextmanager
 def engine_client(out: TextIO = sys.stderr) -> Iterator[EngineClient]:
     """A client of the running engine, or of one started for this command and stopped after."""
-    conn = find_connection()
+    conn = find_connection(ask_passphrase=_ask_passphrase if sys.stdin.isatty() else None)
     started: EngineProcess | None = None
     url = conn.url
     if url is not None:
@@ -59,6 +66,35 @@ def engine_client(out: TextIO = sys.stderr) -> Iterator[EngineClient]:
     finally:
         if started is not None:
             started.stop()
+
+
+def _ask_passphrase() -> str:
+    import getpass
+
+    return getpass.getpass("Passphrase for Hearth's key store: ")
+
+
+def run_keys(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    with engine_client() as client:
+        if args.keys_command == "list":
+            for name in client.key_names():
+                print(name, file=out)
+        elif args.keys_command == "delete":
+            client.delete_key(args.name)
+            print(f"deleted {args.name}", file=out)
+        else:
+            if sys.stdin.isatty():
+                import getpass
+
+                value = getpass.getpass(f"Value for {args.name}: ")
+            else:
+                value = sys.stdin.read().strip()
+            if not value:
+                print("hearth: no value given; nothing stored", file=sys.stderr)
+                return 1
+            client.set_key(args.name, value)
+            print(f"stored {args.name}", file=out)
+    return 0
 
 
 def _chat_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--allow-remote-bind")
             os.execv(sys.executable, cmd)  # noqa: S606 - becomes the engine, no shell
         if args.command == "token":
-            print(find_connection().token)
+            ask = _ask_passphrase if sys.stdin.isatty() else None
+            print(find_connection(ask_passphrase=ask).token)
             return 0
+        if args.command == "keys":
+            return run_keys(args)
         if args.command == "models":
             return run_models(args)
         if args.command == "chat":

@@ -204,6 +204,16 @@ class EngineClient:
         except httpx.TransportError as exc:
             raise EngineUnavailable("The connection to the engine broke.") from exc
 
+    # -- key store (names only come back; values never do) -----------------------------------
+    def key_names(self) -> list[str]:
+        return [k["name"] for k in self._request("GET", "/v1/keys").json()["data"]]
+
+    def set_key(self, name: str, value: str) -> None:
+        self._request("PUT", f"/v1/keys/{name}", json={"value": value})
+
+    def delete_key(self, name: str) -> None:
+        self._request("DELETE", f"/v1/keys/{name}")
+
     def complete(self, prompt: str, **params: Any) -> Completion:
         body = {"prompt": prompt, **params, "stream": False}
         response = self._request("POST", "/v1/completions", json=body)

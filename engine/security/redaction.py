@@ -81,7 +81,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("CN_ID", re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])"), cn_id_ok),
     Detector(
         "CARD",
-        re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"),
+        re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])"),
         lambda v: luhn_ok(_digits(v)),
     ),
     Detector("PHONE", re.compile(r"(?<![\d+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")),
@@ -95,7 +95,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "IP",
         re.compile(
-            r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"
+            r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\.?\d)"
             r"|(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])"
         ),
         _ip_ok,
