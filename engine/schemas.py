@@ -103,10 +103,14 @@ class SamplingFields(_Open):
         return [self.stop] if isinstance(self.stop, str) else [s for s in self.stop if s]
 
 
+RoutePolicy = Literal["local_only", "local_first", "remote_first", "remote_only"]
+
+
 class ChatCompletionRequest(SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     response_format: ResponseFormat | None = None
+    route: RoutePolicy | None = None  # Hearth extension: where this request may be served
 
     @model_validator(mode="after")
     def _one_limit(self) -> ChatCompletionRequest:
@@ -149,6 +153,22 @@ class ChatChoice(BaseModel):
     logprobs: None = None
 
 
+class ServedBy(BaseModel):
+    """Hearth's account of who served a reply, why, and what it cost."""
+
+    provider: str  # "local", "cache" or a remote provider's name
+    model: str
+    fallback_reason: str | None = None
+    redactions: dict[str, int] = Field(default_factory=dict)
+    cached: bool = False
+    cost: float | None = None
+    currency: str | None = None
+
+
+def _absent_if_none(value: object) -> bool:
+    return value is None
+
+
 class ChatCompletion(BaseModel):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -157,6 +177,7 @@ class ChatCompletion(BaseModel):
     choices: list[ChatChoice]
     usage: Usage
     system_fingerprint: str | None = None
+    hearth: ServedBy | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class ChunkDelta(BaseModel):
@@ -178,6 +199,7 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[ChunkChoice]
     usage: Usage | None = None
+    hearth: ServedBy | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class CompletionChoice(BaseModel):
@@ -382,6 +404,25 @@ class Job(BaseModel):
 class JobList(BaseModel):
     object: Literal["list"] = "list"
     data: list[Job]
+
+
+class Provider(BaseModel):
+    """A remote OpenAI-compatible service Hearth may route to."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    base_url: str = Field(pattern=r"^https?://")
+    models: list[str] = Field(default_factory=list)
+    key_name: str | None = None  # its API key's name in the key store
+    price_in: float | None = Field(default=None, ge=0)  # per million input tokens
+    price_out: float | None = Field(default=None, ge=0)
+    currency: str = "USD"
+    monthly_budget: float | None = Field(default=None, ge=0)
+    preset: str | None = None
+
+
+class ProviderList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Provider]
 
 
 class ErrorBody(BaseModel):

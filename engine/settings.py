@@ -139,6 +139,17 @@ class EngineSettings(BaseSettings):
     memories_per_reply: int = Field(default=5, ge=0)
     memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
 
+    # Remote providers and accounting
+    route_policy: Literal["local_only", "local_first", "remote_first", "remote_only"] = "local_only"
+    default_remote_model: str | None = None  # "provider/model" for fallbacks
+    remote_connect_timeout: float = Field(default=5.0, gt=0)
+    remote_read_timeout: float = Field(default=60.0, gt=0)
+    remote_attempts: int = Field(default=4, ge=1, le=10)
+    remote_backoff_seconds: float = Field(default=0.5, ge=0)
+    cache_entries: int = Field(default=1000, ge=0)  # 0 turns the response cache off
+    cache_max_age_seconds: float = Field(default=24 * 3600, gt=0)
+    cache_local: bool = False  # remote answers are cached by default; local ones on request
+
     # Speech to text
     default_transcription_model: str = "whisper-tiny.en"
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -19,6 +19,7 @@ from engine.api import (
     routes_memories,
     routes_models,
     routes_privacy,
+    routes_remote,
 )
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, TokenGuard
@@ -32,6 +33,9 @@ from engine.memory.memories import MemoryStore
 from engine.registry.catalog import load_catalog
 from engine.registry.model_registry import ModelLoader, ModelRegistry
 from engine.registry.speech_models import SpeechModels
+from engine.remote.client import RemoteClient, RetryPolicy
+from engine.remote.providers import ProviderStore
+from engine.remote.router import ChatRouter, RoutedReply
 from engine.security.audit import AuditLog, AuditSink, AuditStore
 from engine.security.keystore import KeyStore
 from engine.security.moderation import Moderator, default_list_paths, load_lists
@@ -40,8 +44,20 @@ from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
+from engine.usage.metrics import Metrics, MetricsMiddleware
+from engine.usage.response_cache import ResponseCache
+from engine.usage.store import UsageStore
 
 UPLOAD_PREFIXES = ("/v1/audio/", "/v1/jobs")
+
+
+def _observe(metrics: Metrics, routed: RoutedReply) -> None:
+    usage = routed.usage()
+    provider = routed.served.provider
+    metrics.tokens.labels(provider, "prompt").inc(usage.prompt_tokens)
+    metrics.tokens.labels(provider, "completion").inc(usage.completion_tokens)
+    if routed.first_token is not None:
+        metrics.first_token.labels(provider).observe(routed.first_token - routed.started)
 
 
 async def _purge_audit_daily(audit: AuditStore, keep_days: float) -> None:
@@ -83,6 +99,18 @@ def create_app(
         generation = GenerationService(registry, executor, moderator)
         audit = AuditStore(database)
         audit_sink.store = audit
+        redactor = Redactor(settings.redact_words, settings.redact_patterns)
+        providers = ProviderStore(database)
+        usage = UsageStore(database)
+        retry = RetryPolicy(
+            attempts=settings.remote_attempts, base_delay=settings.remote_backoff_seconds
+        )
+        remote = RemoteClient(settings.remote_connect_timeout, settings.remote_read_timeout, retry)
+        router = ChatRouter(
+            settings, generation, providers, keystore, redactor, remote, usage,
+            ResponseCache(settings.cache_entries, settings.cache_max_age_seconds),
+        )  # fmt: skip
+        router.on_recorded = lambda routed: _observe(metrics, routed)
         conversations = ConversationStore(database)
         memories = MemoryStore(database)
         conversation_service = ConversationService(
@@ -96,8 +124,13 @@ def create_app(
             memories=memories,
             conversation_service=conversation_service,
             keystore=keystore,
-            redactor=Redactor(settings.redact_words, settings.redact_patterns),
+            redactor=redactor,
             audit=audit,
+            providers=providers,
+            remote=remote,
+            router=router,
+            usage=usage,
+            metrics=metrics,
             speech_models=speech_models,
             transcription=transcription,
             jobs=jobs,
@@ -124,6 +157,7 @@ def create_app(
             database.close()
 
     audit_sink = AuditSink()
+    metrics = Metrics()
     app = FastAPI(
         title="Hearth engine",
         version=engine.__version__,
@@ -139,6 +173,7 @@ def create_app(
     app.include_router(routes_conversations.router)
     app.include_router(routes_memories.router)
     app.include_router(routes_privacy.router)
+    app.include_router(routes_remote.router)
     # Starlette wraps in reverse order: the Host check runs first, then CORS, the token, the cap.
     app.add_middleware(JsonByDefault)
     app.add_middleware(
@@ -158,4 +193,5 @@ def create_app(
     app.add_middleware(OriginGuard, allowed=set(settings.cors_origins))
     app.add_middleware(HostGuard, allowed=allowed_hosts(settings))
     app.add_middleware(AuditLog, sink=audit_sink)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

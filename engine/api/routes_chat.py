@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from engine.api.sse import DONE, error_event, event, sse_response
 from engine.api.state import State
 from engine.errors import HearthError
+from engine.remote.router import RoutedReply
 from engine.schemas import (
     AssistantMessage,
     ChatChoice,
@@ -21,6 +22,7 @@ from engine.schemas import (
     Completion,
     CompletionChoice,
     CompletionRequest,
+    ServedBy,
 )
 from engine.services.generation import Generation
 
@@ -32,11 +34,13 @@ def _finish(reason: str | None) -> str:
     return reason if reason in ("stop", "length", "content_filter") else "stop"
 
 
-def _audit(request: Request, gen: Generation) -> None:
+def _audit(request: Request, gen: Generation | RoutedReply) -> None:
     """Tell the audit log what served this request (filled in as the reply ends)."""
     record = request.state.audit
     record.model = gen.model_id
-    record.provider = "local"
+    record.provider = gen.served.provider if isinstance(gen, RoutedReply) else "local"
+    if isinstance(gen, RoutedReply):
+        record.redactions = dict(gen.served.redactions)
     usage = gen.usage()
     record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
     record.moderation = sorted(gen.flags())
@@ -46,39 +50,46 @@ def _audit(request: Request, gen: Generation) -> None:
 async def chat_completions(
     req: ChatCompletionRequest, state: State, request: Request
 ) -> Response | ChatCompletion:
-    gen = await state.generation.start_chat(req)
+    gen = await state.router.start_chat(req)
+    headers = {"x-hearth-provider": gen.served.provider}
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        return sse_response(_chat_events(gen, include_usage, lambda: _audit(request, gen)))
+        events = _chat_events(gen, include_usage, lambda: _audit(request, gen))
+        return sse_response(events, headers)
     text, finish = await gen.collect()
     _audit(request, gen)
-    return ChatCompletion(
+    reply = ChatCompletion(
         id=gen.id,
         created=gen.created,
         model=gen.model_id,
         choices=[ChatChoice(message=AssistantMessage(content=text), finish_reason=_finish(finish))],
         usage=gen.usage(),
+        hearth=gen.served,
     )
+    return JSONResponse(reply.model_dump(mode="json"), headers=headers)
 
 
 async def _chat_events(
-    gen: Generation, include_usage: bool, on_end: Callable[[], None]
+    gen: RoutedReply, include_usage: bool, on_end: Callable[[], None]
 ) -> AsyncIterator[str]:
-    def chunk(delta: ChunkDelta, finish: str | None = None) -> ChatCompletionChunk:
+    def chunk(
+        delta: ChunkDelta, finish: str | None = None, served: ServedBy | None = None
+    ) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=gen.id,
             created=gen.created,
             model=gen.model_id,
             choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+            hearth=served,
         )
 
     try:
-        yield event(chunk(ChunkDelta(role="assistant", content="")))
+        yield event(chunk(ChunkDelta(role="assistant", content=""), served=gen.served))
         async for piece in gen.pieces():
             if piece.text:
                 yield event(chunk(ChunkDelta(content=piece.text)))
             if piece.finish_reason is not None:
-                yield event(chunk(ChunkDelta(), _finish(piece.finish_reason)))
+                yield event(chunk(ChunkDelta(), _finish(piece.finish_reason), gen.served))
         if include_usage:
             last = ChatCompletionChunk(
                 id=gen.id, created=gen.created, model=gen.model_id, choices=[], usage=gen.usage()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 import engine
-from engine.api.state import EngineState, State
+from engine.api.state import EngineState, State, blocking
 from engine.errors import HearthError
 from engine.registry.model_registry import ModelEntry
 from engine.registry.speech_models import OPENAI_DEFAULT_NAME, SpeechModelEntry
@@ -62,7 +62,13 @@ async def health(state: State) -> Health:
 async def list_models(state: State) -> ModelList:
     chat = [_card(state, e) for e in state.registry.entries().values()]
     speech = [_speech_card(state, e) for e in state.speech_models.entries().values()]
-    return ModelList(data=chat + speech)
+    providers = await blocking(state.providers.all)
+    remote = [
+        ModelCard(id=f"{p.name}/{m}", created=0, owned_by=p.name, capabilities=["chat", "remote"])
+        for p in providers
+        for m in p.models
+    ]
+    return ModelList(data=chat + speech + remote)
 
 
 @router.get("/v1/models/{model_id:path}")

@@ -22,9 +22,11 @@ def error_event(exc: HearthError) -> str:
     return f"data: {json.dumps(error_payload(exc.message, exc.type, exc.code, exc.param))}\n\n"
 
 
-def sse_response(events: AsyncIterator[str]) -> StreamingResponse:
+def sse_response(
+    events: AsyncIterator[str], headers: dict[str, str] | None = None
+) -> StreamingResponse:
     return StreamingResponse(
         events,
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
     )

@@ -14,6 +14,9 @@ from engine.memory.conversations import ConversationStore
 from engine.memory.memories import MemoryStore
 from engine.registry.model_registry import ModelRegistry
 from engine.registry.speech_models import SpeechModels
+from engine.remote.client import RemoteClient
+from engine.remote.providers import ProviderStore
+from engine.remote.router import ChatRouter
 from engine.security.audit import AuditStore
 from engine.security.keystore import KeyStore
 from engine.security.redaction import Redactor
@@ -21,6 +24,8 @@ from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.transcription import TranscriptionService
 from engine.settings import EngineSettings
+from engine.usage.metrics import Metrics
+from engine.usage.store import UsageStore
 
 T = TypeVar("T")
 
@@ -39,6 +44,11 @@ class EngineState:
     keystore: KeyStore
     redactor: Redactor
     audit: AuditStore
+    providers: ProviderStore
+    remote: RemoteClient
+    router: ChatRouter
+    usage: UsageStore
+    metrics: Metrics
     gpu_offload: bool
 
 

@@ -139,6 +139,35 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             CREATE INDEX audit_at ON audit(at);
         """,
     ),
+    (
+        4,
+        "providers and usage",
+        """
+            CREATE TABLE providers (
+                name TEXT PRIMARY KEY,
+                config TEXT NOT NULL,
+                created_at REAL NOT NULL
+            );
+            CREATE TABLE usage (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at REAL NOT NULL,
+                endpoint TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                completion_tokens INTEGER NOT NULL DEFAULT 0,
+                cached_tokens INTEGER NOT NULL DEFAULT 0,
+                cached INTEGER NOT NULL DEFAULT 0,
+                estimated INTEGER NOT NULL DEFAULT 0,
+                first_token_ms REAL,
+                tokens_per_second REAL,
+                duration_ms REAL,
+                cost REAL,
+                currency TEXT
+            );
+            CREATE INDEX usage_at ON usage(at);
+        """,
+    ),
 )
 
 

@@ -120,6 +120,9 @@ class ModelRegistry:
             self._queues[model_id] = queue
         return queue
 
+    def queues(self) -> dict[str, ModelQueue]:
+        return dict(self._queues)
+
     def loaded(self) -> dict[str, LoadedModel]:
         return dict(self._loaded)
 

@@ -1,1 +1,1 @@
-"""Reserved for the remote work (see DESIGN.md)."""
+"""Remote OpenAI-compatible providers: their registry, the HTTP client with retries, routing."""

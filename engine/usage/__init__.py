@@ -1,1 +1,1 @@
-"""Reserved for the usage work (see DESIGN.md)."""
+"""Accounting: token usage and cost per request, the response cache, Prometheus metrics."""

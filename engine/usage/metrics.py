@@ -1,0 +1,71 @@
+"""Prometheus metrics for GET /metrics, in a registry of the app's own (no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "hearth_requests", "HTTP requests", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "hearth_request_seconds", "Request duration", ["route"], registry=self.registry
+        )
+        self.first_token = Histogram(
+            "hearth_first_token_seconds",
+            "Time to first token",
+            ["provider"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "hearth_tokens", "Tokens processed", ["provider", "kind"], registry=self.registry
+        )
+        self.queue_depth = Gauge(
+            "hearth_queue_depth", "Requests running or waiting per model", ["model"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.loaded_models = Gauge(
+            "hearth_loaded_models", "Models loaded in memory", registry=self.registry
+        )
+
+    def render(self, refresh: Callable[[Metrics], None]) -> bytes:
+        refresh(self)
+        return bytes(generate_latest(self.registry))
+
+
+class MetricsMiddleware:
+    """Counts requests by route template (not raw path, which would explode the labels)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        import time
+
+        started = time.perf_counter()
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(label, str(status)).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
