@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from app import transcribe_cli
+from app import providers_cli, transcribe_cli
 from app.engine_client import EngineClient, EngineError, EngineUnavailable
 from app.engine_client.launcher import EngineProcess, find_connection
 
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     delete_key = keys_sub.add_parser("delete", help="remove a key")
     delete_key.add_argument("name")
     transcribe_cli.add_parser(sub)
+    providers_cli.add_parsers(sub)
     return parser
 
 
@@ -207,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
             return run_models(args)
         if args.command == "chat":
             return run_chat(args)
+        if args.command in ("providers", "usage"):
+            with engine_client() as client:
+                if args.command == "usage":
+                    return providers_cli.run_usage(client, args)
+                return providers_cli.run_providers(client, args)
         if args.command == "transcribe":
             with engine_client() as client:
                 return transcribe_cli.transcribe_files(client, args)

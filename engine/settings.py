@@ -58,6 +58,10 @@ class Dirs(BaseModel):
         return self.data / "jobs"
 
     @property
+    def files(self) -> Path:
+        return self.data / "files"
+
+    @property
     def uploads(self) -> Path:
         return self.cache / "uploads"
 

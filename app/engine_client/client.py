@@ -20,6 +20,7 @@ from engine.schemas import (
     JobList,
     ModelDetail,
     ModelList,
+    Provider,
 )
 
 
@@ -213,6 +214,27 @@ class EngineClient:
 
     def delete_key(self, name: str) -> None:
         self._request("DELETE", f"/v1/keys/{name}")
+
+    # -- providers and usage ------------------------------------------------------------------
+    def providers(self) -> list[Provider]:
+        data = self._request("GET", "/v1/providers").json()["data"]
+        return [Provider.model_validate(p) for p in data]
+
+    def add_provider(self, **fields: Any) -> Provider:
+        body = {k: v for k, v in fields.items() if v is not None}
+        return Provider.model_validate(self._request("POST", "/v1/providers", json=body).json())
+
+    def remove_provider(self, name: str) -> None:
+        self._request("DELETE", f"/v1/providers/{name}")
+
+    def test_provider(self, name: str) -> list[str]:
+        return list(self._request("POST", f"/v1/providers/{name}/test").json()["models"])
+
+    def usage(
+        self, group_by: str | None = None, since: float | None = None
+    ) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("group_by", group_by), ("since", since)) if v is not None}
+        return list(self._request("GET", "/v1/usage", params=params).json()["data"])
 
     def complete(self, prompt: str, **params: Any) -> Completion:
         body = {"prompt": prompt, **params, "stream": False}

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import engine
 from engine.api import (
     routes_audio,
+    routes_batches,
     routes_chat,
     routes_conversations,
     routes_jobs,
@@ -25,8 +26,11 @@ from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, TokenGuard
 from engine.api.state import EngineState
 from engine.backends.llama_backend import gpu_offload_supported
+from engine.jobs.batch_job import batch_kind
+from engine.jobs.files import FileStore
 from engine.jobs.runner import JobRunner
 from engine.jobs.store import JobStore
+from engine.jobs.transcription_job import transcription_kind
 from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
 from engine.memory.memories import MemoryStore
@@ -48,7 +52,7 @@ from engine.usage.metrics import Metrics, MetricsMiddleware
 from engine.usage.response_cache import ResponseCache
 from engine.usage.store import UsageStore
 
-UPLOAD_PREFIXES = ("/v1/audio/", "/v1/jobs")
+UPLOAD_PREFIXES = ("/v1/audio/", "/v1/jobs", "/v1/files")
 
 
 def _observe(metrics: Metrics, routed: RoutedReply) -> None:
@@ -93,7 +97,9 @@ def create_app(
         database = Database(dirs.database)
         speech_models = SpeechModels(settings, catalog)
         transcription = TranscriptionService(settings, speech_models, executor)
-        jobs = JobRunner(JobStore(database), transcription, dirs.jobs)
+        kinds = {"transcription": transcription_kind(transcription)}
+        jobs = JobRunner(JobStore(database), dirs.jobs, kinds)
+        files = FileStore(database, dirs.files)
         lists = settings.moderation_lists
         moderator = Moderator(load_lists(default_list_paths() if lists is None else lists))
         generation = GenerationService(registry, executor, moderator)
@@ -111,6 +117,7 @@ def create_app(
             ResponseCache(settings.cache_entries, settings.cache_max_age_seconds),
         )  # fmt: skip
         router.on_recorded = lambda routed: _observe(metrics, routed)
+        kinds["batch"] = batch_kind(router, files)
         conversations = ConversationStore(database)
         memories = MemoryStore(database)
         conversation_service = ConversationService(
@@ -131,6 +138,7 @@ def create_app(
             router=router,
             usage=usage,
             metrics=metrics,
+            files=files,
             speech_models=speech_models,
             transcription=transcription,
             jobs=jobs,
@@ -174,6 +182,7 @@ def create_app(
     app.include_router(routes_memories.router)
     app.include_router(routes_privacy.router)
     app.include_router(routes_remote.router)
+    app.include_router(routes_batches.router)
     # Starlette wraps in reverse order: the Host check runs first, then CORS, the token, the cap.
     app.add_middleware(JsonByDefault)
     app.add_middleware(

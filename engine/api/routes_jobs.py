@@ -13,6 +13,7 @@ from engine.api.sse import sse_response
 from engine.api.state import State
 from engine.api.uploads import read_upload
 from engine.errors import InvalidInput
+from engine.jobs.transcription_job import params_to_json
 from engine.schemas import Job, JobList
 from engine.services.transcript_formats import FORMATS, MEDIA_TYPES
 
@@ -33,7 +34,9 @@ async def create_job(request: Request, state: State) -> JSONResponse:
             upload, "translate" if kind == "translation" else "transcribe"
         )
         state.speech_models.resolve(params.model)  # an unknown model fails now, not later
-        job = await state.jobs.submit_transcription(params, upload.path, upload.filename)
+        job = await state.jobs.submit(
+            "transcription", params_to_json(params), upload.path, upload.filename
+        )
     except BaseException:
         upload.discard()
         raise

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
+from engine.jobs.files import FileStore
 from engine.jobs.runner import JobRunner
 from engine.memory.conversations import ConversationStore
 from engine.memory.memories import MemoryStore
@@ -49,6 +50,7 @@ class EngineState:
     router: ChatRouter
     usage: UsageStore
     metrics: Metrics
+    files: FileStore
     gpu_offload: bool
 
 

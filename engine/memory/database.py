@@ -168,6 +168,19 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             CREATE INDEX usage_at ON usage(at);
         """,
     ),
+    (
+        5,
+        "files",
+        """
+            CREATE TABLE files (
+                id TEXT PRIMARY KEY,
+                purpose TEXT NOT NULL,
+                filename TEXT NOT NULL,
+                bytes INTEGER NOT NULL,
+                created_at REAL NOT NULL
+            );
+        """,
+    ),
 )
 
 
