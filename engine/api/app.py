@@ -24,6 +24,7 @@ from engine.api import (
 )
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, TokenGuard
+from engine.api.observe import RequestObserver
 from engine.api.state import EngineState
 from engine.backends.llama_backend import gpu_offload_supported
 from engine.jobs.batch_job import batch_kind
@@ -40,7 +41,7 @@ from engine.registry.speech_models import SpeechModels
 from engine.remote.client import RemoteClient, RetryPolicy
 from engine.remote.providers import ProviderStore
 from engine.remote.router import ChatRouter, RoutedReply
-from engine.security.audit import AuditLog, AuditSink, AuditStore
+from engine.security.audit import AuditSink, AuditStore
 from engine.security.keystore import KeyStore
 from engine.security.moderation import Moderator, default_list_paths, load_lists
 from engine.security.redaction import Redactor
@@ -48,7 +49,7 @@ from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
-from engine.usage.metrics import Metrics, MetricsMiddleware
+from engine.usage.metrics import Metrics
 from engine.usage.response_cache import ResponseCache
 from engine.usage.store import UsageStore
 
@@ -201,6 +202,5 @@ def create_app(
         )
     app.add_middleware(OriginGuard, allowed=set(settings.cors_origins))
     app.add_middleware(HostGuard, allowed=allowed_hosts(settings))
-    app.add_middleware(AuditLog, sink=audit_sink)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestObserver, observers=[audit_sink.observe, metrics.observe])
     return app

@@ -87,10 +87,22 @@ def _compact_state_class() -> type:
                 input_ids=self.input_ids.copy(),
                 scores=self._scores[-1:, :].copy(),
                 n_tokens=self.n_tokens,
-                llama_state=bytes(buffer)[:written],
+                llama_state=ctypes.string_at(buffer, written),
                 llama_state_size=written,
                 seed=self._seed,
             )
+
+        def load_state(self, state: Any) -> None:
+            # As llama-cpp-python's, minus rewriting the logits array (up to 100 MB): a restored
+            # state is always re-evaluated from its last token before anything is sampled.
+            self.input_ids = state.input_ids.copy()
+            self.n_tokens = state.n_tokens
+            self._requires_eval = True
+            self._seed = state.seed
+            data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+            size = state.llama_state_size
+            if llama_cpp.llama_state_set_data(self._ctx.ctx, data, size) != size:
+                raise RuntimeError("Failed to set llama state data")
 
     return HearthLlama
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from engine.memory.database import Database
 
@@ -99,42 +99,18 @@ class AuditStore:
 
 @dataclass
 class AuditSink:
-    """Where the middleware writes; the store arrives when the lifespan opens the database."""
+    """Writes a row per request; the store arrives when the lifespan opens the database."""
 
     store: AuditStore | None = None
 
-
-class AuditLog:
-    """ASGI middleware: times each request, reads its final status, then writes the row."""
-
-    def __init__(self, app: ASGIApp, sink: AuditSink) -> None:
-        self.app = app
-        self.sink = sink
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        store = self.store
+        if store is None:
             return
-        record = AuditRecord()
-        scope.setdefault("state", {})["audit"] = record
-        started = time.perf_counter()
-        status = 500
-
-        async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            store = self.sink.store
-            if store is not None:
-                elapsed = (time.perf_counter() - started) * 1000
-                # Only the path, never the query string (it may hold a search).
-                args = (store, scope["method"], scope.get("path", ""), status, elapsed, record)
-                asyncio.get_running_loop().run_in_executor(None, _safe_write, *args)
+        record = scope.get("state", {}).get("audit") or AuditRecord()
+        # Only the path, never the query string (it may hold a search).
+        args = (store, scope["method"], scope.get("path", ""), status, seconds * 1000, record)
+        asyncio.get_running_loop().run_in_executor(None, _safe_write, *args)
 
 
 def _safe_write(

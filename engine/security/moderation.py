@@ -87,7 +87,9 @@ def default_list_paths() -> list[Path]:
 class Moderator:
     def __init__(self, lists: list[WordList]) -> None:
         self.lists = lists
-        self.lookbehind = max([w.longest for w in lists] + [0])
+        # Only lists that change the reply make a stream hold text back; flags are counted at
+        # the end, so flag-only lists cost the stream nothing.
+        self.lookbehind = max([w.longest for w in lists if w.action != "flag"] + [0])
 
     def check(self, text: str) -> Verdict:
         verdict = Verdict()
@@ -128,6 +130,11 @@ class OutputFilter:
         self._text = ""
         self._sent = 0
         self.verdict = Verdict()
+
+    @property
+    def holds_back(self) -> bool:
+        """Whether any list can change or stop the reply (flag-only lists cannot)."""
+        return self._moderator.lookbehind > 0
 
     def _window(self) -> tuple[int, str]:
         start = max(0, self._sent - self._moderator.lookbehind)

@@ -33,6 +33,13 @@ from engine.services.thread_stream import ThreadStream
 log = logging.getLogger(__name__)
 
 
+def _join_pieces(first: Piece, second: Piece) -> Piece | None:
+    """Pieces that queued up while the event loop was busy travel as one."""
+    if first.finish_reason is not None:
+        return None
+    return Piece(text=first.text + second.text, finish_reason=second.finish_reason)
+
+
 @dataclass
 class Generation:
     """A generation running in a worker thread. Iterate `pieces()`; `cancel()` stops it."""
@@ -49,7 +56,16 @@ class Generation:
     async def pieces(self) -> AsyncIterator[Piece]:
         """The reply as it comes, screened by the output filter when there is one."""
         screen = self.output_filter
-        async for piece in self._stream.items():
+        if screen is not None and not screen.holds_back:
+            # Flag-only lists change nothing in the reply: check the whole text once, at the end.
+            parts: list[str] = []
+            async for piece in self._stream.items(_join_pieces):
+                parts.append(piece.text)
+                yield piece
+            screen.feed("".join(parts))
+            screen.flush()
+            return
+        async for piece in self._stream.items(_join_pieces):
             if screen is None:
                 yield piece
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 
 class Metrics:
@@ -35,37 +35,13 @@ class Metrics:
             "hearth_loaded_models", "Models loaded in memory", registry=self.registry
         )
 
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count a finished request by its route template (raw paths would explode labels)."""
+        route = scope.get("route")
+        label = getattr(route, "path", None) or "unmatched"
+        self.requests.labels(label, str(status)).inc()
+        self.latency.labels(label).observe(seconds)
+
     def render(self, refresh: Callable[[Metrics], None]) -> bytes:
         refresh(self)
         return bytes(generate_latest(self.registry))
-
-
-class MetricsMiddleware:
-    """Counts requests by route template (not raw path, which would explode the labels)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        import time
-
-        started = time.perf_counter()
-        status = 500
-
-        async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(label, str(status)).inc()
-            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
