@@ -87,12 +87,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A few workers: one per model generating, plus loads and header reads.
-        executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hearth-infer")
+        executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hearth-work")
         catalog = load_catalog(settings.catalog_path)
         registry = (
-            ModelRegistry(settings, catalog, executor, loader)
-            if loader
-            else ModelRegistry(settings, catalog, executor)
+            ModelRegistry(settings, catalog, loader) if loader else ModelRegistry(settings, catalog)
         )
         dirs = settings.dirs
         database = Database(dirs.database)
@@ -103,7 +101,7 @@ def create_app(
         files = FileStore(database, dirs.files)
         lists = settings.moderation_lists
         moderator = Moderator(load_lists(default_list_paths() if lists is None else lists))
-        generation = GenerationService(registry, executor, moderator)
+        generation = GenerationService(registry, moderator)
         audit = AuditStore(database)
         audit_sink.store = audit
         redactor = Redactor(settings.redact_words, settings.redact_patterns)

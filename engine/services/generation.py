@@ -13,7 +13,6 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,11 +145,8 @@ def _chat_messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
 class GenerationService:
     """Runs chat and text completions on local models, one request per model at a time."""
 
-    def __init__(
-        self, registry: ModelRegistry, executor: Executor, moderator: Moderator | None = None
-    ) -> None:
+    def __init__(self, registry: ModelRegistry, moderator: Moderator | None = None) -> None:
         self._registry = registry
-        self._executor = executor
         self.moderator = moderator if moderator is not None and moderator.lists else None
 
     def screen(self, text: str, flags: dict[str, list[str]]) -> str:
@@ -198,9 +194,10 @@ class GenerationService:
         queue = self._registry.queue_for(entry.id)
         await queue.acquire()
         loop = asyncio.get_running_loop()
+        thread = self._registry.thread_for(entry.id)
         try:
             model, prompt = await loop.run_in_executor(
-                self._executor, self._prepare, entry, params, build_prompt
+                thread, self._prepare, entry, params, build_prompt
             )
         except BaseException:
             queue.release()
@@ -216,7 +213,7 @@ class GenerationService:
             return GenerationFailed("the model failed while generating")
 
         # The turn passes on only when the worker is done with the model.
-        stream = ThreadStream(self._executor, produce, on_done=queue.release, failure=failure)
+        stream = ThreadStream(thread, produce, on_done=queue.release, failure=failure)
         return Generation(
             id=f"{id_prefix}-{uuid.uuid4().hex}",
             created=int(time.time()),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -42,9 +41,7 @@ class RecordingLoader:
 
 def _registry(tmp_path: Path, loader: RecordingLoader, **settings: object) -> ModelRegistry:
     config = EngineSettings(home=tmp_path, **settings)  # type: ignore[arg-type]
-    return ModelRegistry(
-        config, load_catalog(default_catalog_path()), ThreadPoolExecutor(1), loader
-    )
+    return ModelRegistry(config, load_catalog(default_catalog_path()), loader)
 
 
 def test_discovers_embedded_and_user_models(tmp_path: Path) -> None:
