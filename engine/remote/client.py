@@ -22,6 +22,8 @@ import httpx
 from engine.backends.llama_backend import Piece
 from engine.errors import HearthError
 from engine.schemas import Provider, Usage
+from engine.security.moderation import OutputFilter
+from engine.services.generation import screened
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -84,9 +86,14 @@ class RemoteReply:
     completion_tokens: int = 0
     estimated: bool = False
     input_flags: dict[str, list[str]] = field(default_factory=dict)
+    output_filter: OutputFilter | None = None
     started: float = field(default_factory=time.monotonic)
 
-    async def pieces(self) -> AsyncIterator[Piece]:
+    def pieces(self) -> AsyncIterator[Piece]:
+        """The provider's reply, through the same output moderation as a local one."""
+        return screened(self._raw_pieces(), self.output_filter, self.cancel)
+
+    async def _raw_pieces(self) -> AsyncIterator[Piece]:
         try:
             async for chunk in self._chunks:
                 if chunk.get("usage"):
@@ -112,7 +119,11 @@ class RemoteReply:
         )
 
     def flags(self) -> dict[str, list[str]]:
-        return dict(self.input_flags)
+        out = {k: list(v) for k, v in self.input_flags.items()}
+        if self.output_filter is not None:
+            for name, found in self.output_filter.verdict.hits.items():
+                out.setdefault(name, []).extend(found)
+        return out
 
     async def collect(self) -> tuple[str, str | None]:
         parts, finish = [], None

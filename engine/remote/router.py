@@ -250,8 +250,11 @@ class ChatRouter:
         assert remote_model is not None
         redaction = Redaction()
         messages = []
+        flags: dict[str, list[str]] = {}
         for message in req.messages:
-            text, redaction = self._redactor.redact(message.text(), redaction)
+            # The same moderation as a local request, then redaction, on the way out.
+            screened_text = self._generation.screen(message.text(), flags)
+            text, redaction = self._redactor.redact(screened_text, redaction)
             messages.append(
                 {"role": "system" if message.role == "developer" else message.role, "content": text}
             )
@@ -267,6 +270,8 @@ class ChatRouter:
             wire["stream_options"] = {"include_usage": True}
         estimate = sum(len(m["content"]) for m in messages) // 4 + 4 * len(messages)
         remote = await self._remote.chat(provider, key_value, wire, estimate)
+        remote.input_flags = flags
+        remote.output_filter = self._generation.output_filter()
         served = ServedBy(
             provider=provider.name,
             model=remote.model_id,

@@ -32,6 +32,33 @@ from engine.services.thread_stream import ThreadStream
 log = logging.getLogger(__name__)
 
 
+async def screened(
+    source: AsyncIterator[Piece], screen: OutputFilter | None, stop: Callable[[], None]
+) -> AsyncIterator[Piece]:
+    """Output moderation over a stream of pieces, local or remote: masks, or ends the reply
+    with finish_reason content_filter (calling `stop`) when a block list matches."""
+    if screen is None or not screen.holds_back:
+        # Flag-only lists change nothing in the reply: check the whole text once, at the end.
+        parts: list[str] = []
+        async for piece in source:
+            parts.append(piece.text)
+            yield piece
+        if screen is not None:
+            screen.feed("".join(parts))
+            screen.flush()
+        return
+    async for piece in source:
+        text, blocked = screen.feed(piece.text)
+        if blocked:
+            stop()
+            yield Piece(text="", finish_reason="content_filter")
+            return
+        if piece.finish_reason is not None:
+            text += screen.flush()
+        if text or piece.finish_reason:
+            yield Piece(text=text, finish_reason=piece.finish_reason)
+
+
 def _join_pieces(first: Piece, second: Piece) -> Piece | None:
     """Pieces that queued up while the event loop was busy travel as one."""
     if first.finish_reason is not None:
@@ -52,31 +79,9 @@ class Generation:
     output_filter: OutputFilter | None = None
     input_flags: dict[str, list[str]] = field(default_factory=dict)
 
-    async def pieces(self) -> AsyncIterator[Piece]:
+    def pieces(self) -> AsyncIterator[Piece]:
         """The reply as it comes, screened by the output filter when there is one."""
-        screen = self.output_filter
-        if screen is not None and not screen.holds_back:
-            # Flag-only lists change nothing in the reply: check the whole text once, at the end.
-            parts: list[str] = []
-            async for piece in self._stream.items(_join_pieces):
-                parts.append(piece.text)
-                yield piece
-            screen.feed("".join(parts))
-            screen.flush()
-            return
-        async for piece in self._stream.items(_join_pieces):
-            if screen is None:
-                yield piece
-                continue
-            text, blocked = screen.feed(piece.text)
-            if blocked:
-                self.cancel()
-                yield Piece(text="", finish_reason="content_filter")
-                return
-            if piece.finish_reason is not None:
-                text += screen.flush()
-            if text or piece.finish_reason:
-                yield Piece(text=text, finish_reason=piece.finish_reason)
+        return screened(self._stream.items(_join_pieces), self.output_filter, self.cancel)
 
     def flags(self) -> dict[str, list[str]]:
         """Moderation hits on the way in and out (for the audit log)."""
@@ -148,6 +153,9 @@ class GenerationService:
     def __init__(self, registry: ModelRegistry, moderator: Moderator | None = None) -> None:
         self._registry = registry
         self.moderator = moderator if moderator is not None and moderator.lists else None
+
+    def output_filter(self) -> OutputFilter | None:
+        return OutputFilter(self.moderator) if self.moderator else None
 
     def screen(self, text: str, flags: dict[str, list[str]]) -> str:
         """Input moderation: raises on a blocked text, masks, and notes what matched."""
@@ -221,7 +229,7 @@ class GenerationService:
             prompt_tokens=len(prompt.tokens),
             stats=stats,
             _stream=stream,
-            output_filter=OutputFilter(self.moderator) if self.moderator else None,
+            output_filter=self.output_filter(),
         )
 
     def _prepare(

@@ -399,3 +399,34 @@ def test_bad_batch_files_are_refused(engine: RunningEngine) -> None:
             json={"input_file_id": "file-" + "0" * 32, "endpoint": "/v1/chat/completions"},
         )
         assert missing.status_code == 404
+
+
+def test_remote_replies_get_the_same_moderation(tmp_path: Path, proxy: FaultProxy) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "b.toml").write_text('name = "banned"\naction = "block"\nwords = ["zorblax"]\n')
+    (lists / "m.toml").write_text('name = "masked"\naction = "mask"\nwords = ["said"]\n')
+    engine = start_engine(
+        tmp_path / "home", moderation_lists=[str(p) for p in sorted(lists.glob("*.toml"))]
+    )
+    proxy.faults.clear()
+    proxy.seen.clear()
+    try:
+        with engine.http() as http:
+            http.post(
+                "/v1/providers",
+                json={"name": "lab", "base_url": proxy.url + "/v1", "models": ["smol"]},
+            )
+            blocked = http.post("/v1/chat/completions", json={
+                "model": "lab/smol", "messages": [{"role": "user", "content": "tell me about zorblax"}],
+            })  # fmt: skip
+            assert blocked.status_code == 400
+            assert blocked.json()["error"]["code"] == "content_filter"
+            assert proxy.attempts() == 0  # refused before anything left the device
+            proxy.faults.append("echo")
+            reply = http.post("/v1/chat/completions", json={
+                "model": "lab/smol", "messages": [{"role": "user", "content": "hello there"}],
+            }).json()  # fmt: skip
+        assert reply["choices"][0]["message"]["content"] == "You ****: hello there"
+    finally:
+        engine.process.stop()
