@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
 from app import providers_cli, transcribe_cli
@@ -32,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     models_sub.add_parser("list", help="list installed models")
     show = models_sub.add_parser("show", help="show what a model's file says")
     show.add_argument("model")
+    pull = models_sub.add_parser("pull", help="download a catalog model or a GGUF URL")
+    pull.add_argument("source", help="a catalog id or an http(s) URL of a .gguf file")
+    imported = models_sub.add_parser("import", help="copy a local .gguf into Hearth's models")
+    imported.add_argument("file", type=Path)
+    rm = models_sub.add_parser("rm", help="remove a downloaded or imported model")
+    rm.add_argument("model")
     sub.add_parser("token", help="print the local API token")
     keys = sub.add_parser("keys", help="secrets in the key store (remote providers' API keys)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -160,8 +167,35 @@ def run_chat(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             messages.append({"role": "assistant", "content": reply})
 
 
+def _pull(client: EngineClient, source: str, out: TextIO) -> int:
+    is_url = source.startswith(("http://", "https://"))
+    events = client.pull(url=source) if is_url else client.pull(model=source)
+    for event in events:
+        if event.get("status") == "downloading" and event.get("total"):
+            fraction = int(event["completed"]) / int(event["total"])
+            speed = float(event.get("bytes_per_second") or 0) / 1e6
+            bar = "#" * int(30 * fraction)
+            sys.stderr.write(
+                f"\r{event['file'][:28]:28} [{bar:30}] {fraction:4.0%} {speed:6.1f} MB/s"
+            )
+            sys.stderr.flush()
+        elif event.get("status") == "success":
+            sys.stderr.write("\n")
+            print(f"pulled {event['model']}", file=out)
+    return 0
+
+
 def run_models(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     with engine_client() as client:
+        if args.models_command == "pull":
+            return _pull(client, args.source, out)
+        if args.models_command == "import":
+            print(f"imported {client.import_model(args.file)}", file=out)
+            return 0
+        if args.models_command == "rm":
+            client.remove_model(args.model)
+            print(f"removed {args.model}", file=out)
+            return 0
         if args.models_command == "show":
             detail = client.model(args.model)
             for key, value in detail.model_dump().items():

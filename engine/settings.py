@@ -154,6 +154,10 @@ class EngineSettings(BaseSettings):
     cache_max_age_seconds: float = Field(default=24 * 3600, gt=0)
     cache_local: bool = False  # remote answers are cached by default; local ones on request
 
+    # Downloads
+    hf_endpoint: str | None = None  # a Hugging Face mirror, as HF_ENDPOINT does
+    download_read_timeout: float = Field(default=60.0, gt=0)
+
     # Speech to text
     default_transcription_model: str = "whisper-tiny.en"
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"

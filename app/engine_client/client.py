@@ -215,6 +215,32 @@ class EngineClient:
     def delete_key(self, name: str) -> None:
         self._request("DELETE", f"/v1/keys/{name}")
 
+    # -- model files ------------------------------------------------------------------------
+    def pull(self, model: str | None = None, url: str | None = None) -> Iterator[dict[str, Any]]:
+        """Progress events of a download (the last one is success, or an error is raised)."""
+        body = {"model": model, "url": url, "stream": True}
+        try:
+            with self._http.stream("POST", "/v1/models/pull", json=body) as response:
+                if not response.is_success:
+                    response.read()
+                    _raise_for(response)
+                for line in response.iter_lines():
+                    if not line.startswith("data: {"):
+                        continue
+                    event = json.loads(line[len("data: ") :])
+                    if "error" in event:
+                        raise error_from_payload(500, event)
+                    yield event
+        except httpx.TransportError as exc:
+            raise EngineUnavailable("The connection to the engine broke.") from exc
+
+    def import_model(self, path: Path) -> str:
+        body = {"path": str(path.resolve())}
+        return str(self._request("POST", "/v1/models/import", json=body).json()["id"])
+
+    def remove_model(self, model_id: str) -> None:
+        self._request("DELETE", f"/v1/models/{model_id}")
+
     # -- providers and usage ------------------------------------------------------------------
     def providers(self) -> list[Provider]:
         data = self._request("GET", "/v1/providers").json()["data"]

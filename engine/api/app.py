@@ -18,6 +18,7 @@ from engine.api import (
     routes_conversations,
     routes_jobs,
     routes_memories,
+    routes_model_files,
     routes_models,
     routes_privacy,
     routes_remote,
@@ -36,6 +37,7 @@ from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
 from engine.memory.memories import MemoryStore
 from engine.registry.catalog import load_catalog
+from engine.registry.downloads import Downloader
 from engine.registry.model_registry import ModelLoader, ModelRegistry
 from engine.registry.speech_models import SpeechModels
 from engine.remote.client import RemoteClient, RetryPolicy
@@ -47,6 +49,7 @@ from engine.security.moderation import Moderator, default_list_paths, load_lists
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
+from engine.services.model_manager import ModelManager
 from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
 from engine.usage.metrics import Metrics
@@ -117,6 +120,8 @@ def create_app(
         )  # fmt: skip
         router.on_recorded = lambda routed: _observe(metrics, routed)
         kinds["batch"] = batch_kind(router, files)
+        downloader = Downloader(settings.hf_endpoint, settings.download_read_timeout)
+        models = ModelManager(settings, catalog, registry, speech_models, downloader, executor)
         conversations = ConversationStore(database)
         memories = MemoryStore(database)
         conversation_service = ConversationService(
@@ -138,6 +143,7 @@ def create_app(
             usage=usage,
             metrics=metrics,
             files=files,
+            models=models,
             speech_models=speech_models,
             transcription=transcription,
             jobs=jobs,
@@ -173,6 +179,7 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.include_router(routes_model_files.router)
     app.include_router(routes_models.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_audio.router)

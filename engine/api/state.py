@@ -23,6 +23,7 @@ from engine.security.keystore import KeyStore
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
+from engine.services.model_manager import ModelManager
 from engine.services.transcription import TranscriptionService
 from engine.settings import EngineSettings
 from engine.usage.metrics import Metrics
@@ -51,6 +52,7 @@ class EngineState:
     usage: UsageStore
     metrics: Metrics
     files: FileStore
+    models: ModelManager
     gpu_offload: bool
 
 
