@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -39,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     imported.add_argument("file", type=Path)
     rm = models_sub.add_parser("rm", help="remove a downloaded or imported model")
     rm.add_argument("model")
+    create = models_sub.add_parser("create", help="a custom model: base, prompt, defaults, LoRA")
+    create.add_argument("id")
+    create.add_argument("--from", dest="base", required=True, help="the base model's id")
+    create.add_argument("--system", help="its system prompt")
+    create.add_argument("--lora", action="append", default=[], help="ADAPTER.gguf[:SCALE] (repeat)")
+    create.add_argument("--param", action="append", default=[], help="KEY=VALUE default (repeat)")
     sub.add_parser("token", help="print the local API token")
     keys = sub.add_parser("keys", help="secrets in the key store (remote providers' API keys)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -167,6 +174,23 @@ def run_chat(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             messages.append({"role": "assistant", "content": reply})
 
 
+def _lora(text: str) -> dict[str, Any]:
+    path, _, scale = text.rpartition(":") if text.count(":") else (text, "", "")
+    if not path:
+        path, scale = text, ""
+    resolved = Path(path).expanduser()
+    name = str(resolved.resolve()) if resolved.exists() else path
+    return {"path": name, "scale": float(scale) if scale else 1.0}
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
 def _pull(client: EngineClient, source: str, out: TextIO) -> int:
     is_url = source.startswith(("http://", "https://"))
     events = client.pull(url=source) if is_url else client.pull(model=source)
@@ -191,6 +215,14 @@ def run_models(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             return _pull(client, args.source, out)
         if args.models_command == "import":
             print(f"imported {client.import_model(args.file)}", file=out)
+            return 0
+        if args.models_command == "create":
+            made = client.create_custom_model(
+                id=args.id, base=args.base, system_prompt=args.system,
+                loras=[_lora(text) for text in args.lora],
+                parameters=dict(_param(text) for text in args.param),
+            )  # fmt: skip
+            print(f"created {made['id']} (from {made['base']})", file=out)
             return 0
         if args.models_command == "rm":
             client.remove_model(args.model)

@@ -246,6 +246,24 @@ class ModelDetail(ModelCard):
     problem: str | None = None
 
 
+class LoraAdapter(BaseModel):
+    path: str  # a file name in the models folder, or an absolute path
+    scale: float = Field(default=1.0, ge=-10, le=10)
+
+
+class CustomModel(BaseModel):
+    """A named variant of a base model: its own id, prompt, defaults and LoRA adapters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    base: str
+    system_prompt: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    chat_template: str | None = None
+    loras: list[LoraAdapter] = Field(default_factory=list)
+
+
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]

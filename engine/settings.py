@@ -58,6 +58,10 @@ class Dirs(BaseModel):
         return self.data / "jobs"
 
     @property
+    def custom_models(self) -> Path:
+        return self.data / "custom-models"
+
+    @property
     def files(self) -> Path:
         return self.data / "files"
 

@@ -238,6 +238,9 @@ class EngineClient:
         body = {"path": str(path.resolve())}
         return str(self._request("POST", "/v1/models/import", json=body).json()["id"])
 
+    def create_custom_model(self, **definition: Any) -> dict[str, Any]:
+        return dict(self._request("POST", "/v1/custom-models", json=definition).json())
+
     def remove_model(self, model_id: str) -> None:
         self._request("DELETE", f"/v1/models/{model_id}")
 

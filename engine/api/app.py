@@ -180,6 +180,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(routes_model_files.router)
+    app.include_router(routes_model_files.custom_router)
     app.include_router(routes_models.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_audio.router)

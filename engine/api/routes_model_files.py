@@ -15,9 +15,11 @@ from engine.api.state import State, blocking
 from engine.errors import HearthError, InvalidInput
 from engine.registry.catalog import check_model_name
 from engine.registry.downloads import DownloadProgress
+from engine.schemas import CustomModel
 from engine.services.thread_stream import ThreadStream
 
 router = APIRouter(prefix="/v1/models")
+custom_router = APIRouter(prefix="/v1/custom-models")
 
 
 class PullRequest(BaseModel):
@@ -69,6 +71,27 @@ async def pull(body: PullRequest, state: State) -> Response | dict[str, Any]:
 async def import_model(body: ImportRequest, state: State) -> dict[str, Any]:
     model_id = await blocking(state.models.import_file, body.path)
     return {"id": model_id, "object": "model", "imported": True}
+
+
+@custom_router.post("", status_code=201)
+async def create_custom_model(body: CustomModel, state: State) -> CustomModel:
+    if body.id in state.registry.entries() and state.registry.entries()[body.id].custom is None:
+        raise InvalidInput(f"'{body.id}' is already an installed model's id.", param="id")
+    if body.base not in state.registry.entries():
+        raise InvalidInput(f"The base model '{body.base}' is not installed.", param="base")
+    return await blocking(state.registry.custom.save, body)
+
+
+@custom_router.get("")
+async def list_custom_models(state: State) -> dict[str, Any]:
+    data = [m.model_dump() for m in await blocking(state.registry.custom.all)]
+    return {"object": "list", "data": data}
+
+
+@custom_router.delete("/{model_id}")
+async def delete_custom_model(model_id: str, state: State) -> dict[str, Any]:
+    await blocking(state.registry.custom.delete, model_id)
+    return {"id": model_id, "object": "custom_model.deleted", "deleted": True}
 
 
 @router.delete("/{model_id:path}")

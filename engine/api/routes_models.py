@@ -24,7 +24,8 @@ def _card(state: EngineState, entry: ModelEntry) -> ModelCard:
         embedded=entry.embedded,
         size_bytes=entry.size_bytes,
         context_length=card.context_length if card else None,
-        capabilities=["chat", "completion"] if entry.kind == "chat" else [entry.kind],
+        capabilities=(["chat", "completion"] if entry.kind == "chat" else [entry.kind])
+        + (["custom"] if entry.custom else []),
         aliases=state.registry.aliases_of(entry.id),
     )
 

@@ -34,6 +34,7 @@ class LoadOptions:
     n_gpu_layers: int
     chat_template: str | None = None
     prompt_cache_bytes: int = 0  # keep recent evaluated prefixes (conversations) in RAM
+    loras: tuple[tuple[Path, float], ...] = ()  # LoRA adapter files and their scales
 
 
 @dataclass
@@ -141,6 +142,8 @@ class LlamaModel:
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadFailed(f"llama.cpp could not load {path.name}") from exc
         llama = self._llama
+        if options.loras:
+            self._apply_loras(path, options.loras)
         if options.prompt_cache_bytes > 0:
             llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=options.prompt_cache_bytes))
         template = options.chat_template or llama.metadata.get("tokenizer.chat_template")
@@ -155,6 +158,23 @@ class LlamaModel:
         except Exception as exc:  # jinja2 raises many types for a bad template
             raise ModelLoadFailed(f"the chat template of {path.name} is invalid") from exc
         self.n_ctx = int(llama.n_ctx())
+
+    def _apply_loras(self, path: Path, loras: tuple[tuple[Path, float], ...]) -> None:
+        """Attach LoRA adapters (freed with the model, as llama.cpp does)."""
+        import llama_cpp
+
+        handles = []
+        for adapter, _scale in loras:
+            handle = llama_cpp.llama_adapter_lora_init(self._llama.model, str(adapter).encode())
+            if handle is None:
+                self._llama.close()
+                raise ModelLoadFailed(f"the LoRA adapter {adapter.name} does not fit {path.name}")
+            handles.append(handle)
+        array = (llama_cpp.llama_adapter_lora_p_ctypes * len(handles))(*handles)
+        scales = (ctypes.c_float * len(loras))(*[scale for _a, scale in loras])
+        if llama_cpp.llama_set_adapters_lora(self._llama.ctx, array, len(handles), scales):
+            self._llama.close()
+            raise ModelLoadFailed(f"the LoRA adapters could not be applied to {path.name}")
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> Prompt:
         """Render `messages` with the model's chat template and tokenize the result."""

@@ -13,8 +13,10 @@ from pathlib import Path
 from engine.backends.llama_backend import LlamaModel, LoadOptions, resolve_gpu_layers
 from engine.errors import InvalidModelFile, ModelLoadFailed, ModelNotFound
 from engine.registry.catalog import Catalog, CatalogModel, check_model_name
+from engine.registry.custom_models import CustomModelStore
 from engine.registry.gguf_file import GgufInfo, read_gguf
 from engine.registry.model_queue import ModelQueue
+from engine.schemas import CustomModel
 from engine.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class ModelEntry:
     embedded: bool
     catalog: CatalogModel | None = None
     kind: str = "chat"
+    custom: CustomModel | None = None
 
 
 @dataclass
@@ -59,6 +62,8 @@ class ModelRegistry:
     ) -> None:
         self._settings = settings
         self._catalog = catalog
+        self.custom = CustomModelStore(settings.dirs.custom_models, settings.dirs.models)
+        self._standalone: dict[tuple[str, int, int], bool] = {}
         self._loader = loader
         self._loaded: dict[str, LoadedModel] = {}
         self._queues: dict[str, ModelQueue] = {}
@@ -77,6 +82,8 @@ class ModelRegistry:
                 # A symlink may point anywhere: only files that really lie inside count.
                 if not _is_model_file(path) or not path.resolve().is_relative_to(root):
                     continue
+                if not self._is_standalone(path):
+                    continue  # LoRA adapters and projectors are parts, not models
                 card = self._catalog.by_file_name(path.name)
                 model_id = card.id if card else path.stem.lower()
                 if model_id in found:
@@ -91,7 +98,26 @@ class ModelRegistry:
                     catalog=card,
                     kind=card.kind if card else "chat",
                 )
+        for custom in self.custom.all():
+            base = found.get(self._settings.model_aliases.get(custom.base, custom.base))
+            if base is not None and custom.id not in found:
+                found[custom.id] = ModelEntry(
+                    id=custom.id, path=base.path, size_bytes=base.size_bytes,
+                    created=base.created, embedded=False, catalog=base.catalog, custom=custom,
+                )  # fmt: skip
         return found
+
+    def _is_standalone(self, path: Path) -> bool:
+        """Whether a GGUF is a model of its own; its header is read once per file version."""
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in self._standalone:
+            try:
+                info = read_gguf(path)
+                self._standalone[key] = not (info.is_lora_adapter or info.is_vision_projector)
+            except InvalidModelFile:
+                self._standalone[key] = True  # listed, so that using it says what is wrong
+        return self._standalone[key]
 
     def resolve(self, name: str | None) -> ModelEntry:
         """The entry for a model id or alias; None means the default model."""
@@ -152,14 +178,19 @@ class ModelRegistry:
         info = read_gguf(entry.path)
         if info.is_vision_projector or info.is_lora_adapter:
             raise InvalidModelFile(f"{entry.path.name} is not a standalone language model")
-        opts = self._settings.options_for(entry.id)
+        opts = self._settings.options_for(entry.custom.base if entry.custom else entry.id)
+        custom = entry.custom
+        loras = tuple(
+            (self.custom.lora_path(a.path), a.scale) for a in (custom.loras if custom else [])
+        )
         trained = info.context_length or opts.n_ctx or 2048
         options = LoadOptions(
             n_ctx=min(opts.n_ctx or trained, trained),
             n_threads=opts.n_threads,
             n_gpu_layers=resolve_gpu_layers(opts.n_gpu_layers or 0),
-            chat_template=opts.chat_template,
+            chat_template=(custom.chat_template if custom else None) or opts.chat_template,
             prompt_cache_bytes=self._settings.prompt_cache_bytes,
+            loras=loras,
         )
         started = time.monotonic()
         log.info("loading model %s", entry.id)

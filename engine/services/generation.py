@@ -25,7 +25,13 @@ from engine.backends.llama_backend import (
 )
 from engine.errors import GenerationFailed, HearthError, InvalidInput
 from engine.registry.model_registry import ModelEntry, ModelRegistry
-from engine.schemas import ChatCompletionRequest, CompletionRequest, SamplingFields, Usage
+from engine.schemas import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    CustomModel,
+    SamplingFields,
+    Usage,
+)
 from engine.security.moderation import Moderator, OutputFilter
 from engine.services.thread_stream import ThreadStream
 
@@ -57,6 +63,17 @@ async def screened(
             text += screen.flush()
         if text or piece.finish_reason:
             yield Piece(text=text, finish_reason=piece.finish_reason)
+
+
+def _with_custom_defaults(req: ChatCompletionRequest, custom: CustomModel) -> ChatCompletionRequest:
+    """A custom model's system prompt (unless the request brings one) and its default
+    parameters (unless the request sets them)."""
+    data = req.model_dump(exclude_unset=True)
+    for key, value in custom.parameters.items():
+        data.setdefault(key, value)
+    if custom.system_prompt and not any(m.role in ("system", "developer") for m in req.messages):
+        data["messages"] = [{"role": "system", "content": custom.system_prompt}, *data["messages"]]
+    return ChatCompletionRequest.model_validate(data)
 
 
 def _join_pieces(first: Piece, second: Piece) -> Piece | None:
@@ -167,6 +184,9 @@ class GenerationService:
         return screened
 
     async def start_chat(self, req: ChatCompletionRequest) -> Generation:
+        custom = self._registry.resolve(req.model).custom
+        if custom is not None:
+            req = _with_custom_defaults(req, custom)
         flags: dict[str, list[str]] = {}
         messages = [{**m, "content": self.screen(m["content"], flags)} for m in _chat_messages(req)]
         fmt = req.response_format
