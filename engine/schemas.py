@@ -275,6 +275,7 @@ class Health(BaseModel):
     loaded_models: list[str]
     default_model: str | None
     gpu_offload: bool
+    notices: dict[str, str] = Field(default_factory=dict)
 
 
 OverflowPolicy = Literal["summarize", "rolling_window", "stop"]

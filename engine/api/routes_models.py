@@ -56,6 +56,7 @@ async def health(state: State) -> Health:
         loaded_models=sorted([*registry.loaded(), *state.speech_models.loaded_ids()]),
         default_model=default.id if default else None,
         gpu_offload=state.gpu_offload,
+        notices=dict(state.registry.notices),
     )
 
 

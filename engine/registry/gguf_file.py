@@ -67,6 +67,7 @@ class GgufInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     parameter_count: int = 0
     file_size: int = 0
+    tensor_bytes: dict[str, int] = field(default_factory=dict)
 
     @property
     def architecture(self) -> str | None:
@@ -213,7 +214,7 @@ def _parse(r: _Reader) -> GgufInfo:
 
     tensors: list[tuple[int, int]] = []
     for _ in range(tensor_count):
-        r.skip_string()
+        name = r.string()
         n_dims = r.u32()
         if not 1 <= n_dims <= MAX_DIMS:
             raise InvalidModelFile("a tensor in the model file has an invalid shape")
@@ -234,6 +235,7 @@ def _parse(r: _Reader) -> GgufInfo:
         if offset % alignment:
             raise InvalidModelFile("a tensor in the model file is misaligned")
         tensors.append((offset, nbytes))
+        info.tensor_bytes[name] = nbytes
 
     data_start = -(-r.pos // alignment) * alignment
     data_size = r.size - data_start

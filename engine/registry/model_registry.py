@@ -7,14 +7,21 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from engine.backends.llama_backend import LlamaModel, LoadOptions, resolve_gpu_layers
+from engine.backends.device_memory import gpu_free_bytes, system_available_bytes
+from engine.backends.llama_backend import (
+    LlamaModel,
+    LoadOptions,
+    gpu_offload_supported,
+    resolve_gpu_layers,
+)
 from engine.errors import InvalidModelFile, ModelLoadFailed, ModelNotFound
 from engine.registry.catalog import Catalog, CatalogModel, check_model_name
 from engine.registry.custom_models import CustomModelStore
 from engine.registry.gguf_file import GgufInfo, read_gguf
+from engine.registry.gpu_fit import estimate
 from engine.registry.model_queue import ModelQueue
 from engine.schemas import CustomModel
 from engine.settings import EngineSettings
@@ -22,6 +29,14 @@ from engine.settings import EngineSettings
 log = logging.getLogger(__name__)
 
 ModelLoader = Callable[[Path, LoadOptions], LlamaModel]
+
+
+@dataclass
+class DeviceMemory:
+    """Where free memory figures come from (tests pass their own)."""
+
+    gpu: Callable[[], int | None] = gpu_free_bytes
+    ram: Callable[[], int] = system_available_bytes
 
 
 @dataclass
@@ -59,9 +74,12 @@ class ModelRegistry:
         settings: EngineSettings,
         catalog: Catalog,
         loader: ModelLoader = LlamaModel,
+        memory: DeviceMemory | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
+        self._memory = memory or DeviceMemory()
+        self.notices: dict[str, str] = {}
         self.custom = CustomModelStore(settings.dirs.custom_models, settings.dirs.models)
         self._standalone: dict[tuple[str, int, int], bool] = {}
         self._loader = loader
@@ -179,15 +197,17 @@ class ModelRegistry:
         if info.is_vision_projector or info.is_lora_adapter:
             raise InvalidModelFile(f"{entry.path.name} is not a standalone language model")
         opts = self._settings.options_for(entry.custom.base if entry.custom else entry.id)
+        trained = info.context_length or opts.n_ctx or 2048
+        n_ctx = min(opts.n_ctx or trained, trained)
+        gpu_layers = self._gpu_layers(entry, info, n_ctx, opts.n_gpu_layers or 0)
         custom = entry.custom
         loras = tuple(
             (self.custom.lora_path(a.path), a.scale) for a in (custom.loras if custom else [])
         )
-        trained = info.context_length or opts.n_ctx or 2048
         options = LoadOptions(
-            n_ctx=min(opts.n_ctx or trained, trained),
+            n_ctx=n_ctx,
             n_threads=opts.n_threads,
-            n_gpu_layers=resolve_gpu_layers(opts.n_gpu_layers or 0),
+            n_gpu_layers=gpu_layers,
             chat_template=(custom.chat_template if custom else None) or opts.chat_template,
             prompt_cache_bytes=self._settings.prompt_cache_bytes,
             loras=loras,
@@ -195,17 +215,48 @@ class ModelRegistry:
         started = time.monotonic()
         log.info("loading model %s", entry.id)
         try:
-            model = self._loader(entry.path, options)
+            model = self._load(entry, options)
         except ModelLoadFailed:
-            raise
-        except Exception as exc:  # a loader may fail in ways we cannot list; keep the engine up
-            raise ModelLoadFailed(f"the model '{entry.id}' could not be loaded") from exc
+            if options.n_gpu_layers == 0:
+                raise
+            # A GPU load that fails (driver, memory) falls back to the CPU, and says so.
+            self.notices[entry.id] = "loading on the GPU failed; running on the CPU instead"
+            log.warning("model %s: %s", entry.id, self.notices[entry.id])
+            model = self._load(entry, replace(options, n_gpu_layers=0))
         log.info("loaded model %s in %.2fs", entry.id, time.monotonic() - started)
         loaded = LoadedModel(entry=entry, model=model, info=info, last_used=time.monotonic())
         if current is not None:
             current.model.close()
         self._loaded[entry.id] = loaded
         return loaded
+
+    def _load(self, entry: ModelEntry, options: LoadOptions) -> LlamaModel:
+        try:
+            return self._loader(entry.path, options)
+        except ModelLoadFailed:
+            raise
+        except Exception as exc:  # a loader may fail in ways we cannot list; keep the engine up
+            raise ModelLoadFailed(f"the model '{entry.id}' could not be loaded") from exc
+
+    def _gpu_layers(self, entry: ModelEntry, info: GgufInfo, n_ctx: int, wanted: int | str) -> int:
+        """Layers to offload; refuses, with the numbers, a model that cannot fit at all."""
+        gpu_free = self._memory.gpu() if gpu_offload_supported() else None
+        fit = estimate(info, n_ctx, gpu_free or 0)
+        if wanted == "auto":
+            layers = fit.layers_fit if gpu_free else 0
+            chosen = -1 if layers >= fit.layers else layers
+        else:
+            chosen = resolve_gpu_layers(wanted)
+        on_gpu = fit.layers if chosen == -1 else min(chosen, fit.layers)
+        host_needed = fit.total_bytes - on_gpu * (fit.layer_bytes + fit.kv_bytes_per_layer)
+        host_free = self._memory.ram()
+        if host_needed > host_free:
+            gb = 1024**3
+            raise ModelLoadFailed(
+                f"'{entry.id}' needs {host_needed / gb:.2f} GiB of memory with a {n_ctx}-token "
+                f"context and {host_free / gb:.2f} GiB is available. Lower n_ctx or free memory."
+            )
+        return chosen
 
     async def unload_idle(self) -> list[str]:
         """Unload models unused for the idle time whose queues are empty; return their ids."""
