@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--lora", action="append", default=[], help="ADAPTER.gguf[:SCALE] (repeat)")
     create.add_argument("--param", action="append", default=[], help="KEY=VALUE default (repeat)")
     sub.add_parser("token", help="print the local API token")
+    ocr = sub.add_parser("ocr", help="print the text in images (English and Chinese)")
+    ocr.add_argument("images", nargs="+", type=Path)
     keys = sub.add_parser("keys", help="secrets in the key store (remote providers' API keys)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     set_key = keys_sub.add_parser("set", help="store a key (asked without echo, or from stdin)")
@@ -279,6 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                 if args.command == "usage":
                     return providers_cli.run_usage(client, args)
                 return providers_cli.run_providers(client, args)
+        if args.command == "ocr":
+            with engine_client() as client:
+                for image in args.images:
+                    result = client.ocr(image)
+                    if len(args.images) > 1:
+                        print(f"== {image}")
+                    print(result["text"])
+            return 0
         if args.command == "transcribe":
             with engine_client() as client:
                 return transcribe_cli.transcribe_files(client, args)

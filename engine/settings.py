@@ -162,6 +162,9 @@ class EngineSettings(BaseSettings):
     hf_endpoint: str | None = None  # a Hugging Face mirror, as HF_ENDPOINT does
     download_read_timeout: float = Field(default=60.0, gt=0)
 
+    # Images
+    max_image_pixels: int = Field(default=50_000_000, ge=1)  # decompression-bomb cap
+
     # Speech to text
     default_transcription_model: str = "whisper-tiny.en"
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"

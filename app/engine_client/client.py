@@ -169,6 +169,12 @@ class EngineClient:
             return response.json()
         return response.text
 
+    def ocr(self, path: Path) -> dict[str, Any]:
+        """The text in an image, with its lines, boxes and confidences."""
+        with path.open("rb") as f:
+            response = self._request("POST", "/v1/images/ocr", files={"file": (path.name, f)})
+        return dict(response.json())
+
     def submit_job(self, path: Path, **fields: Any) -> Job:
         with path.open("rb") as f:
             response = self._request(

@@ -16,6 +16,7 @@ from engine.api import (
     routes_batches,
     routes_chat,
     routes_conversations,
+    routes_images,
     routes_jobs,
     routes_memories,
     routes_model_files,
@@ -28,8 +29,10 @@ from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, 
 from engine.api.observe import RequestObserver
 from engine.api.state import EngineState
 from engine.backends.llama_backend import gpu_offload_supported
+from engine.backends.ocr_backend import OcrEngine
 from engine.jobs.batch_job import batch_kind
 from engine.jobs.files import FileStore
+from engine.jobs.image_job import image_kind
 from engine.jobs.runner import JobRunner
 from engine.jobs.store import JobStore
 from engine.jobs.transcription_job import transcription_kind
@@ -49,6 +52,7 @@ from engine.security.moderation import Moderator, default_list_paths, load_lists
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
+from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
 from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
@@ -56,7 +60,7 @@ from engine.usage.metrics import Metrics
 from engine.usage.response_cache import ResponseCache
 from engine.usage.store import UsageStore
 
-UPLOAD_PREFIXES = ("/v1/audio/", "/v1/jobs", "/v1/files")
+UPLOAD_PREFIXES = ("/v1/audio/", "/v1/jobs", "/v1/files", "/v1/images/")
 
 
 def _observe(metrics: Metrics, routed: RoutedReply) -> None:
@@ -99,7 +103,8 @@ def create_app(
         database = Database(dirs.database)
         speech_models = SpeechModels(settings, catalog)
         transcription = TranscriptionService(settings, speech_models, executor)
-        kinds = {"transcription": transcription_kind(transcription)}
+        images = ImageService(settings, OcrEngine(), executor)
+        kinds = {"transcription": transcription_kind(transcription), "image": image_kind(images)}
         jobs = JobRunner(JobStore(database), dirs.jobs, kinds)
         files = FileStore(database, dirs.files)
         lists = settings.moderation_lists
@@ -144,6 +149,7 @@ def create_app(
             metrics=metrics,
             files=files,
             models=models,
+            images=images,
             speech_models=speech_models,
             transcription=transcription,
             jobs=jobs,
@@ -190,6 +196,7 @@ def create_app(
     app.include_router(routes_privacy.router)
     app.include_router(routes_remote.router)
     app.include_router(routes_batches.router)
+    app.include_router(routes_images.router)
     # Starlette wraps in reverse order: the Host check runs first, then CORS, the token, the cap.
     app.add_middleware(JsonByDefault)
     app.add_middleware(

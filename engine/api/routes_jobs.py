@@ -20,7 +20,7 @@ from engine.services.transcript_formats import FORMATS, MEDIA_TYPES
 # Ids are checked before use: never anything shaped like a path.
 JobId = Annotated[str, Path(pattern=r"^job-[0-9a-f]{32}$")]
 router = APIRouter(prefix="/v1/jobs")
-KINDS = ("transcription", "translation")
+KINDS = ("transcription", "translation", "image")
 
 
 @router.post("", status_code=202)
@@ -30,13 +30,15 @@ async def create_job(request: Request, state: State) -> JSONResponse:
         kind = upload.field("kind") or "transcription"
         if kind not in KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.", param="kind")
-        params = transcription_params(
-            upload, "translate" if kind == "translation" else "transcribe"
-        )
-        state.speech_models.resolve(params.model)  # an unknown model fails now, not later
-        job = await state.jobs.submit(
-            "transcription", params_to_json(params), upload.path, upload.filename
-        )
+        if kind == "image":
+            job = await state.jobs.submit("image", {}, upload.path, upload.filename)
+        else:
+            task = "translate" if kind == "translation" else "transcribe"
+            params = transcription_params(upload, task)
+            state.speech_models.resolve(params.model)  # an unknown model fails now, not later
+            job = await state.jobs.submit(
+                "transcription", params_to_json(params), upload.path, upload.filename
+            )
     except BaseException:
         upload.discard()
         raise

@@ -23,6 +23,7 @@ from engine.security.keystore import KeyStore
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
+from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
 from engine.services.transcription import TranscriptionService
 from engine.settings import EngineSettings
@@ -53,6 +54,7 @@ class EngineState:
     metrics: Metrics
     files: FileStore
     models: ModelManager
+    images: ImageService
     gpu_offload: bool
 
 

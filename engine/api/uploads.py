@@ -34,9 +34,7 @@ async def read_upload(request: Request, folder: Path) -> Upload:
     """Read a multipart form with exactly one file under `file`; 400 for anything else."""
     kind = request.headers.get("content-type", "")
     if not kind.startswith("multipart/form-data"):
-        raise InvalidInput(
-            "Send the audio as multipart/form-data with the file under 'file'.", param="file"
-        )
+        raise InvalidInput("Send the file as multipart/form-data under 'file'.", param="file")
     try:
         form = await request.form(max_files=1, max_fields=64)
     except MultiPartException as exc:
