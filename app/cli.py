@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("token", help="print the local API token")
     ocr = sub.add_parser("ocr", help="print the text in images (English and Chinese)")
     ocr.add_argument("images", nargs="+", type=Path)
+    caption = sub.add_parser("caption", help="describe images with an installed vision model")
+    caption.add_argument("images", nargs="+", type=Path)
+    caption.add_argument("--prompt", "-p", help="what to ask about each image")
+    caption.add_argument("--model", "-m", help="the vision model (default: the first installed)")
     keys = sub.add_parser("keys", help="secrets in the key store (remote providers' API keys)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     set_key = keys_sub.add_parser("set", help="store a key (asked without echo, or from stdin)")
@@ -281,6 +285,12 @@ def main(argv: list[str] | None = None) -> int:
                 if args.command == "usage":
                     return providers_cli.run_usage(client, args)
                 return providers_cli.run_providers(client, args)
+        if args.command == "caption":
+            with engine_client() as client:
+                for image in args.images:
+                    text = client.caption(image, args.prompt, args.model)
+                    print(f"{image}: {text}" if len(args.images) > 1 else text)
+            return 0
         if args.command == "ocr":
             with engine_client() as client:
                 for image in args.images:

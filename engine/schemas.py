@@ -276,6 +276,7 @@ class Health(BaseModel):
     default_model: str | None
     gpu_offload: bool
     notices: dict[str, str] = Field(default_factory=dict)
+    vision_models: list[str] = Field(default_factory=list)
 
 
 OverflowPolicy = Literal["summarize", "rolling_window", "stop"]

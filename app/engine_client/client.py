@@ -175,6 +175,15 @@ class EngineClient:
             response = self._request("POST", "/v1/images/ocr", files={"file": (path.name, f)})
         return dict(response.json())
 
+    def caption(self, path: Path, prompt: str | None = None, model: str | None = None) -> str:
+        """A description of an image by an installed vision model."""
+        with path.open("rb") as f:
+            response = self._request(
+                "POST", "/v1/images/captions", files={"file": (path.name, f)},
+                data=self._form({"prompt": prompt, "model": model}),
+            )  # fmt: skip
+        return str(response.json()["caption"])
+
     def submit_job(self, path: Path, **fields: Any) -> Job:
         with path.open("rb") as f:
             response = self._request(

@@ -103,13 +103,12 @@ def create_app(
         database = Database(dirs.database)
         speech_models = SpeechModels(settings, catalog)
         transcription = TranscriptionService(settings, speech_models, executor)
-        images = ImageService(settings, OcrEngine(), executor)
-        kinds = {"transcription": transcription_kind(transcription), "image": image_kind(images)}
+        kinds = {"transcription": transcription_kind(transcription)}
         jobs = JobRunner(JobStore(database), dirs.jobs, kinds)
         files = FileStore(database, dirs.files)
         lists = settings.moderation_lists
         moderator = Moderator(load_lists(default_list_paths() if lists is None else lists))
-        generation = GenerationService(registry, moderator)
+        generation = GenerationService(registry, moderator, settings.max_image_pixels)
         audit = AuditStore(database)
         audit_sink.store = audit
         redactor = Redactor(settings.redact_words, settings.redact_patterns)
@@ -125,6 +124,8 @@ def create_app(
         )  # fmt: skip
         router.on_recorded = lambda routed: _observe(metrics, routed)
         kinds["batch"] = batch_kind(router, files)
+        images = ImageService(settings, OcrEngine(), executor, generation, registry)
+        kinds["image"] = image_kind(images)
         downloader = Downloader(settings.hf_endpoint, settings.download_read_timeout)
         models = ModelManager(settings, catalog, registry, speech_models, downloader, executor)
         conversations = ConversationStore(database)

@@ -1,4 +1,4 @@
-"""POST /v1/images/ocr (multipart, like the audio endpoints)."""
+"""POST /v1/images/ocr and /v1/images/captions (multipart, like the audio endpoints)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from engine.api.state import State
 from engine.api.uploads import read_upload
+from engine.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/images")
 
@@ -17,5 +18,19 @@ async def ocr(request: Request, state: State) -> dict[str, Any]:
     upload = await read_upload(request, state.settings.dirs.uploads)
     try:
         return await state.images.ocr(upload.path)
+    finally:
+        upload.discard()
+
+
+@router.post("/captions")
+async def captions(request: Request, state: State) -> dict[str, Any]:
+    upload = await read_upload(request, state.settings.dirs.uploads)
+    try:
+        detail = upload.field("detail") or "short"
+        if detail not in ("short", "long"):
+            raise InvalidInput("detail must be 'short' or 'long'.", param="detail")
+        return await state.images.caption(
+            upload.path, upload.field("prompt"), upload.field("model"), detail
+        )
     finally:
         upload.discard()

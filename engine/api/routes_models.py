@@ -25,6 +25,7 @@ def _card(state: EngineState, entry: ModelEntry) -> ModelCard:
         size_bytes=entry.size_bytes,
         context_length=card.context_length if card else None,
         capabilities=(["chat", "completion"] if entry.kind == "chat" else [entry.kind])
+        + (["vision"] if entry.projector else [])
         + (["custom"] if entry.custom else []),
         aliases=state.registry.aliases_of(entry.id),
     )
@@ -57,6 +58,7 @@ async def health(state: State) -> Health:
         default_model=default.id if default else None,
         gpu_offload=state.gpu_offload,
         notices=dict(state.registry.notices),
+        vision_models=sorted(e.id for e in registry.entries().values() if e.projector),
     )
 
 

@@ -35,6 +35,7 @@ class LoadOptions:
     chat_template: str | None = None
     prompt_cache_bytes: int = 0  # keep recent evaluated prefixes (conversations) in RAM
     loras: tuple[tuple[Path, float], ...] = ()  # LoRA adapter files and their scales
+    projector: Path | None = None  # a vision projector (mmproj) makes the model take images
 
 
 @dataclass
@@ -67,6 +68,34 @@ class Piece:
 @dataclass
 class GenerationStats:
     completion_tokens: int = 0
+    prompt_tokens: int | None = None  # known after the fact for image chats
+
+
+# ChatML with content parts: images first (as libmtmd markers), then the text. SmolLM2, Qwen and
+# most small models speak ChatML; the GGUF's own template often accepts only string content.
+CHATML_PARTS_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message.role }}\n"
+    "{% if message.content is string %}{{ message.content }}{% else %}"
+    "{% for part in message.content %}{% if part.type == 'image_url' %}"
+    "{{ part.image_url.url if part.image_url is mapping else part.image_url }}"
+    "{% endif %}{% endfor %}"
+    "{% for part in message.content %}{% if part.type == 'text' %}{{ part.text }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _vision_handler(projector: Path) -> Any:
+    from llama_cpp.llama_chat_format import Llava15ChatHandler
+
+    class ChatMLVision(Llava15ChatHandler):  # type: ignore[misc]
+        DEFAULT_SYSTEM_MESSAGE = None
+        CHAT_FORMAT = CHATML_PARTS_TEMPLATE
+
+    try:
+        return ChatMLVision(clip_model_path=str(projector), verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelLoadFailed(f"the vision projector {projector.name} could not be loaded") from exc
 
 
 @functools.cache
@@ -131,8 +160,10 @@ class LlamaModel:
         import llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+        self._vision = _vision_handler(options.projector) if options.projector else None
         try:
             self._llama = _compact_state_class()(
+                chat_handler=self._vision,
                 model_path=str(path),
                 n_ctx=options.n_ctx,
                 n_threads=options.n_threads,
@@ -275,6 +306,43 @@ class LlamaModel:
             raise InvalidInput(
                 "the JSON schema cannot be turned into a grammar", param="response_format"
             ) from exc
+
+    @property
+    def takes_images(self) -> bool:
+        return self._vision is not None
+
+    def generate_with_images(
+        self,
+        messages: list[dict[str, Any]],
+        params: GenerationParams,
+        cancel: threading.Event,
+        stats: GenerationStats,
+    ) -> Iterator[Piece]:
+        """Chat with image parts through libmtmd; the handler evaluates text and images."""
+        try:
+            stream = self._llama.create_chat_completion(
+                messages=messages,
+                max_tokens=params.max_tokens or 256,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                frequency_penalty=params.frequency_penalty,
+                presence_penalty=params.presence_penalty,
+                stop=params.stop,
+                seed=params.seed,
+                stream=True,
+            )
+            for chunk in stream:
+                choice = chunk["choices"][0]
+                finish = "cancelled" if cancel.is_set() else choice.get("finish_reason")
+                text = choice["delta"].get("content") or ""
+                if text:
+                    stats.completion_tokens += 1  # one chunk per token on this path
+                yield Piece(text=text, finish_reason=finish)
+                if finish is not None:
+                    break
+        except (RuntimeError, ValueError) as exc:
+            raise GenerationFailed("the model failed while reading the image") from exc
+        stats.prompt_tokens = max(0, int(self._llama.n_tokens) - stats.completion_tokens)
 
     def close(self) -> None:
         self._llama.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,7 @@ class ModelEntry:
     catalog: CatalogModel | None = None
     kind: str = "chat"
     custom: CustomModel | None = None
+    projector: Path | None = None  # its vision projector (mmproj), when it takes images
 
 
 @dataclass
@@ -64,6 +66,24 @@ class LoadedModel:
 def _is_model_file(path: Path) -> bool:
     name = path.name.lower()
     return path.suffix.lower() == ".gguf" and "mmproj" not in name and path.is_file()
+
+
+_QUANT_SUFFIX = re.compile(r"[-._](i?q\d[\w]*|f16|f32|bf16)$")
+
+
+def _family(name: str) -> str:
+    """A GGUF's name without 'mmproj', its extension and its quantisation tag."""
+    stem = name.lower().removesuffix(".gguf").replace("mmproj-", "").replace("-mmproj", "")
+    return _QUANT_SUFFIX.sub("", stem.replace(".mmproj", ""))
+
+
+def _projector_for(model: Path) -> Path | None:
+    """The vision projector beside a model, paired by name (mmproj-<name>-<quant>.gguf)."""
+    family = _family(model.name)
+    for candidate in sorted(model.parent.glob("*.gguf")):
+        if "mmproj" in candidate.name.lower() and _family(candidate.name) == family:
+            return candidate
+    return None
 
 
 class ModelRegistry:
@@ -108,6 +128,7 @@ class ModelRegistry:
                     continue  # the user's own models folder wins over the embedded one
                 stat = path.stat()
                 found[model_id] = ModelEntry(
+                    projector=_projector_for(path),
                     id=model_id,
                     path=path,
                     size_bytes=stat.st_size,
@@ -122,6 +143,7 @@ class ModelRegistry:
                 found[custom.id] = ModelEntry(
                     id=custom.id, path=base.path, size_bytes=base.size_bytes,
                     created=base.created, embedded=False, catalog=base.catalog, custom=custom,
+                    projector=base.projector,
                 )  # fmt: skip
         return found
 
@@ -211,6 +233,7 @@ class ModelRegistry:
             chat_template=(custom.chat_template if custom else None) or opts.chat_template,
             prompt_cache_bytes=self._settings.prompt_cache_bytes,
             loras=loras,
+            projector=entry.projector,
         )
         started = time.monotonic()
         log.info("loading model %s", entry.id)

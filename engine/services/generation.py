@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from engine.backends.llama_backend import (
     Prompt,
 )
 from engine.errors import GenerationFailed, HearthError, InvalidInput
-from engine.registry.model_registry import ModelEntry, ModelRegistry
+from engine.registry.model_registry import ModelRegistry
 from engine.schemas import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -33,9 +33,12 @@ from engine.schemas import (
     Usage,
 )
 from engine.security.moderation import Moderator, OutputFilter
+from engine.services.image_parts import vision_messages
 from engine.services.thread_stream import ThreadStream
 
 log = logging.getLogger(__name__)
+# What a model prepares for a request: its prompt's size, and how to run it on the model's thread.
+Plan = tuple[int, Callable[[threading.Event, GenerationStats], Iterator[Piece]]]
 
 
 async def screened(
@@ -114,11 +117,10 @@ class Generation:
 
     def usage(self) -> Usage:
         done = self.stats.completion_tokens
-        return Usage(
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=done,
-            total_tokens=self.prompt_tokens + done,
+        prompt = (
+            self.stats.prompt_tokens if self.stats.prompt_tokens is not None else self.prompt_tokens
         )
+        return Usage(prompt_tokens=prompt, completion_tokens=done, total_tokens=prompt + done)
 
     async def collect(self) -> tuple[str, str | None]:
         """The whole text and the finish reason."""
@@ -148,14 +150,7 @@ def params_from(
 
 def _chat_messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
     messages = []
-    for i, message in enumerate(req.messages):
-        if message.has_images():
-            raise InvalidInput(
-                "This model does not take images. Install a vision model (see `hearth models "
-                "list`) or send text only.",
-                param=f"messages[{i}].content",
-                code="image_input_unsupported",
-            )
+    for message in req.messages:
         # 'developer' is OpenAI's newer name for the system role; templates know 'system'.
         role = "system" if message.role == "developer" else message.role
         messages.append({"role": role, "content": message.text()})
@@ -167,8 +162,14 @@ def _chat_messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
 class GenerationService:
     """Runs chat and text completions on local models, one request per model at a time."""
 
-    def __init__(self, registry: ModelRegistry, moderator: Moderator | None = None) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        moderator: Moderator | None = None,
+        max_image_pixels: int = 50_000_000,
+    ) -> None:
         self._registry = registry
+        self.max_image_pixels = max_image_pixels
         self.moderator = moderator if moderator is not None and moderator.lists else None
 
     def output_filter(self) -> OutputFilter | None:
@@ -184,9 +185,11 @@ class GenerationService:
         return screened
 
     async def start_chat(self, req: ChatCompletionRequest) -> Generation:
-        custom = self._registry.resolve(req.model).custom
-        if custom is not None:
-            req = _with_custom_defaults(req, custom)
+        entry = self._registry.resolve(req.model)
+        if entry.custom is not None:
+            req = _with_custom_defaults(req, entry.custom)
+        if any(m.has_images() for m in req.messages):
+            return await self._start_image_chat(req, entry.projector is not None)
         flags: dict[str, list[str]] = {}
         messages = [{**m, "content": self.screen(m["content"], flags)} for m in _chat_messages(req)]
         fmt = req.response_format
@@ -198,6 +201,23 @@ class GenerationService:
             schema = fmt.json_schema.schema_
         params = params_from(req, json_mode=json_mode, schema=schema)
         gen = await self.start_prompt(req.model, params, lambda m: m.chat_prompt(messages))
+        gen.input_flags = flags
+        return gen
+
+    async def _start_image_chat(self, req: ChatCompletionRequest, takes_images: bool) -> Generation:
+        if not takes_images:
+            raise InvalidInput(
+                "This model does not take images. Install a vision model (for example "
+                "`hearth models pull smolvlm-256m-instruct`) and name it in `model`.",
+                param="messages",
+                code="image_input_unsupported",
+            )
+        flags: dict[str, list[str]] = {}
+        messages = await asyncio.get_running_loop().run_in_executor(
+            None, vision_messages, req.messages, self.max_image_pixels,
+            lambda text: self.screen(text, flags),
+        )  # fmt: skip
+        gen = await self.start_with_images(req.model, params_from(req), messages)
         gen.input_flags = flags
         return gen
 
@@ -218,22 +238,49 @@ class GenerationService:
         id_prefix: str = "chatcmpl",
     ) -> Generation:
         """Wait for the model's turn, build the prompt with the loaded model, start generating."""
+
+        def plan(model: LlamaModel) -> Plan:
+            prompt = build_prompt(model)
+            model.check_fits(prompt, params.max_tokens)
+            return len(prompt.tokens), lambda cancel, stats: model.generate(
+                prompt, params, cancel, stats
+            )
+
+        return await self._start(model_name, plan, id_prefix)
+
+    async def start_with_images(
+        self, model_name: str | None, params: GenerationParams, messages: list[dict[str, Any]]
+    ) -> Generation:
+        """A chat whose messages hold checked images, on a model with a vision projector."""
+
+        def plan(model: LlamaModel) -> Plan:
+            return 0, lambda cancel, stats: model.generate_with_images(
+                messages, params, cancel, stats
+            )
+
+        return await self._start(model_name, plan, "chatcmpl")
+
+    async def _start(
+        self, model_name: str | None, plan: Callable[[LlamaModel], Plan], id_prefix: str
+    ) -> Generation:
         entry = self._registry.resolve(model_name)
         queue = self._registry.queue_for(entry.id)
         await queue.acquire()
         loop = asyncio.get_running_loop()
         thread = self._registry.thread_for(entry.id)
+
+        def prepare() -> Plan:
+            return plan(self._registry.load_blocking(entry).model)
+
         try:
-            model, prompt = await loop.run_in_executor(
-                thread, self._prepare, entry, params, build_prompt
-            )
+            prompt_tokens, run = await loop.run_in_executor(thread, prepare)
         except BaseException:
             queue.release()
             raise
         stats = GenerationStats()
 
         def produce(emit: Callable[[Piece], None], cancel: threading.Event) -> None:
-            for piece in model.generate(prompt, params, cancel, stats):
+            for piece in run(cancel, stats):
                 emit(piece)
 
         def failure(exc: BaseException) -> HearthError:
@@ -246,19 +293,8 @@ class GenerationService:
             id=f"{id_prefix}-{uuid.uuid4().hex}",
             created=int(time.time()),
             model_id=entry.id,
-            prompt_tokens=len(prompt.tokens),
+            prompt_tokens=prompt_tokens,
             stats=stats,
             _stream=stream,
             output_filter=self.output_filter(),
         )
-
-    def _prepare(
-        self,
-        entry: ModelEntry,
-        params: GenerationParams,
-        build_prompt: Callable[[LlamaModel], Prompt],
-    ) -> tuple[LlamaModel, Prompt]:
-        loaded = self._registry.load_blocking(entry)
-        prompt = build_prompt(loaded.model)
-        loaded.model.check_fits(prompt, params.max_tokens)
-        return loaded.model, prompt
