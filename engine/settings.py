@@ -164,6 +164,9 @@ class EngineSettings(BaseSettings):
 
     # Images
     max_image_pixels: int = Field(default=50_000_000, ge=1)  # decompression-bomb cap
+    allow_remote_images: bool = False  # fetch http(s) image URLs (public addresses only)
+    remote_image_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    remote_image_time_limit: float = Field(default=10.0, gt=0)
 
     # Speech to text
     default_transcription_model: str = "whisper-tiny.en"

@@ -52,6 +52,7 @@ from engine.security.moderation import Moderator, default_list_paths, load_lists
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
+from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
 from engine.services.transcription import TranscriptionService
@@ -108,7 +109,14 @@ def create_app(
         files = FileStore(database, dirs.files)
         lists = settings.moderation_lists
         moderator = Moderator(load_lists(default_list_paths() if lists is None else lists))
-        generation = GenerationService(registry, moderator, settings.max_image_pixels)
+        remote_images = RemoteImages(
+            settings.allow_remote_images,
+            settings.remote_image_max_bytes,
+            settings.remote_image_time_limit,
+        )
+        generation = GenerationService(
+            registry, moderator, settings.max_image_pixels, remote_images
+        )
         audit = AuditStore(database)
         audit_sink.store = audit
         redactor = Redactor(settings.redact_words, settings.redact_patterns)

@@ -33,7 +33,7 @@ from engine.schemas import (
     Usage,
 )
 from engine.security.moderation import Moderator, OutputFilter
-from engine.services.image_parts import vision_messages
+from engine.services.image_parts import RemoteImages, vision_messages
 from engine.services.thread_stream import ThreadStream
 
 log = logging.getLogger(__name__)
@@ -167,9 +167,11 @@ class GenerationService:
         registry: ModelRegistry,
         moderator: Moderator | None = None,
         max_image_pixels: int = 50_000_000,
+        remote_images: RemoteImages | None = None,
     ) -> None:
         self._registry = registry
         self.max_image_pixels = max_image_pixels
+        self.remote_images = remote_images or RemoteImages()
         self.moderator = moderator if moderator is not None and moderator.lists else None
 
     def output_filter(self) -> OutputFilter | None:
@@ -215,7 +217,7 @@ class GenerationService:
         flags: dict[str, list[str]] = {}
         messages = await asyncio.get_running_loop().run_in_executor(
             None, vision_messages, req.messages, self.max_image_pixels,
-            lambda text: self.screen(text, flags),
+            lambda text: self.screen(text, flags), self.remote_images,
         )  # fmt: skip
         gen = await self.start_with_images(req.model, params_from(req), messages)
         gen.input_flags = flags

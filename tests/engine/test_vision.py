@@ -149,3 +149,50 @@ def test_without_a_vision_model(http: httpx.Client) -> None:
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "no_vision_model"
     assert "smolvlm" in response.json()["error"]["message"]
+
+
+def test_remote_image_urls_when_allowed_still_never_reach_inside(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.file_server import FileServer
+
+    home = Path(str(tmp_path))
+    models = home / "data" / "models"
+    models.mkdir(parents=True)
+    shutil.copy(
+        default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf", models / "tiny-vision.gguf"
+    )
+    make_projector(models / "mmproj-tiny-vision.gguf")
+    picture = home / "pic.png"
+    picture.write_bytes(_png())
+    server = FileServer(picture)
+    server.start()
+    engine = start_engine(home, allow_remote_images=True)
+    try:
+        with engine.http() as http:
+            for url in (server.url + "/pic.png", server.url.replace("127.0.0.1", "localhost") + "/p.png",
+                        "http://10.1.2.3/x.png", "http://169.254.169.254/latest/meta-data",
+                        "http://[::1]:9/x.png", "http://224.0.0.1/x.png"):  # fmt: skip
+                response = http.post("/v1/chat/completions", json=_ask(url))
+                assert response.status_code == 400, url
+                assert response.json()["error"]["code"] == "remote_image_refused", url
+        assert server.ranges == []  # the loopback server never got a request
+    finally:
+        engine.process.stop()
+        server.stop()
+
+
+def test_a_redirect_to_inside_is_refused() -> None:
+    from engine.errors import InvalidInput
+    from engine.services.image_fetch import fetch_image
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.host == "images.example"  # nothing else is ever asked
+        return httpx.Response(302, headers={"location": "http://127.0.0.1:8931/v1/keys"})
+
+    def resolve(host: str) -> list[str]:
+        return {"images.example": ["93.184.216.34"], "127.0.0.1": ["127.0.0.1"]}[host]
+
+    with pytest.raises(InvalidInput, match="inside this machine"):
+        fetch_image("http://images.example/cat.png", max_bytes=1 << 20, time_limit=5, param="x",
+                    resolve=resolve, transport=httpx.MockTransport(handler))  # fmt: skip
