@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import HearthError
+from engine.offline import apply_offline_environment
 from engine.settings import EngineSettings
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Libraries must not reach for the network at run time (offline promise).
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    apply_offline_environment()
     overrides: dict[str, object] = {}
     if args.command == "serve":
         if args.host:

@@ -277,6 +277,9 @@ class Health(BaseModel):
     gpu_offload: bool
     notices: dict[str, str] = Field(default_factory=dict)
     vision_models: list[str] = Field(default_factory=list)
+    # The offline promise, now: no remote provider configured means nothing leaves the device.
+    fully_local: bool = True
+    remote_hosts: list[str] = Field(default_factory=list)
 
 
 OverflowPolicy = Literal["summarize", "rolling_window", "stop"]

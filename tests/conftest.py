@@ -53,11 +53,13 @@ def engine_env(home: Path, **settings: object) -> dict[str, str]:
     return env
 
 
-def start_engine(home: Path, **settings: object) -> RunningEngine:
+def start_engine(
+    home: Path, _env_extra: dict[str, str] | None = None, **settings: object
+) -> RunningEngine:
     """Start a real engine process on a free loopback port with a fresh home folder."""
     home.mkdir(parents=True, exist_ok=True)
     token = ensure_api_token(EncryptedFileStore(resolve_dirs(home).keystore_file, PASSPHRASE))
-    process = EngineProcess(env=engine_env(home, **settings))
+    process = EngineProcess(env={**engine_env(home, **settings), **(_env_extra or {})})
     url = process.start(timeout=120)
     return RunningEngine(url=url, token=token, home=home, process=process)
 

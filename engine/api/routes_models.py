@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from fastapi import APIRouter
 
 import engine
@@ -51,6 +53,8 @@ def _speech_card(state: EngineState, entry: SpeechModelEntry) -> ModelCard:
 @router.get("/health")
 async def health(state: State) -> Health:
     registry = state.registry
+    providers = await blocking(state.providers.all)
+    hosts = sorted({urlparse(p.base_url).hostname or "" for p in providers} - {""})
     default = registry.entries().get(state.settings.default_model)
     return Health(
         version=engine.__version__,
@@ -59,6 +63,8 @@ async def health(state: State) -> Health:
         gpu_offload=state.gpu_offload,
         notices=dict(state.registry.notices),
         vision_models=sorted(e.id for e in registry.entries().values() if e.projector),
+        fully_local=not providers,
+        remote_hosts=hosts,
     )
 
 
