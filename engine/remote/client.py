@@ -22,7 +22,7 @@ import httpx
 from engine.backends.llama_backend import Piece
 from engine.errors import HearthError
 from engine.schemas import Provider, Usage
-from engine.security.moderation import OutputFilter
+from engine.security.moderation import OutputFilter, all_flags
 from engine.services.generation import screened
 
 log = logging.getLogger(__name__)
@@ -119,11 +119,7 @@ class RemoteReply:
         )
 
     def flags(self) -> dict[str, list[str]]:
-        out = {k: list(v) for k, v in self.input_flags.items()}
-        if self.output_filter is not None:
-            for name, found in self.output_filter.verdict.hits.items():
-                out.setdefault(name, []).extend(found)
-        return out
+        return all_flags(self.input_flags, self.output_filter)
 
     async def collect(self) -> tuple[str, str | None]:
         parts, finish = [], None

@@ -161,3 +161,14 @@ class OutputFilter:
         out = self._moderator.mask(window)[self._sent - start :]
         self._sent = len(self._text)
         return out
+
+
+def all_flags(
+    input_flags: dict[str, list[str]], output: OutputFilter | None
+) -> dict[str, list[str]]:
+    """Moderation hits of a request on the way in and of its reply on the way out."""
+    out = {name: list(found) for name, found in input_flags.items()}
+    if output is not None:
+        for name, found in output.verdict.hits.items():
+            out.setdefault(name, []).extend(found)
+    return out

@@ -32,7 +32,7 @@ from engine.schemas import (
     SamplingFields,
     Usage,
 )
-from engine.security.moderation import Moderator, OutputFilter
+from engine.security.moderation import Moderator, OutputFilter, all_flags
 from engine.services.image_parts import RemoteImages, vision_messages
 from engine.services.thread_stream import ThreadStream
 
@@ -105,11 +105,7 @@ class Generation:
 
     def flags(self) -> dict[str, list[str]]:
         """Moderation hits on the way in and out (for the audit log)."""
-        out = {k: list(v) for k, v in self.input_flags.items()}
-        if self.output_filter is not None:
-            for name, found in self.output_filter.verdict.hits.items():
-                out.setdefault(name, []).extend(found)
-        return out
+        return all_flags(self.input_flags, self.output_filter)
 
     def cancel(self) -> None:
         """Stop generating; the model's turn passes on once the worker thread notices."""
