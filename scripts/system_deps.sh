@@ -9,6 +9,8 @@ command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
 command -v gnome-keyring-daemon >/dev/null 2>&1 || needed+=(gnome-keyring)
 command -v dbus-daemon >/dev/null 2>&1 || needed+=(dbus-daemon)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)
+command -v ip >/dev/null 2>&1 || needed+=(iproute2)          # the offline test's namespace
+command -v unshare >/dev/null 2>&1 || needed+=(util-linux)
 [ ${#needed[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing ${needed[*]}"
