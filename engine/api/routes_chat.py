@@ -44,6 +44,8 @@ def _audit(request: Request, gen: Generation | RoutedReply) -> None:
     usage = gen.usage()
     record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
     record.moderation = sorted(gen.flags())
+    if request.app.state.engine.settings.audit_content and isinstance(gen, RoutedReply):
+        record.content = "".join(gen.text)  # the reply, kept only when the user asked for it
 
 
 @router.post("/chat/completions", response_model=None)

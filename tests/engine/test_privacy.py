@@ -191,3 +191,17 @@ def test_audit_records_every_request_without_secrets(engine_server: RunningEngin
     assert missing
     assert "sk-secret-in-audit-check" not in json.dumps(rows)
     assert engine_server.token not in json.dumps(rows)
+
+
+def test_audit_keeps_reply_text_only_when_asked(tmp_path: Path) -> None:
+    engine = start_engine(tmp_path, audit_content=True)
+    try:
+        with engine.http() as http:
+            reply = http.post("/v1/chat/completions", json={
+                "messages": [{"role": "user", "content": "Count from 1 to 3."}], "max_tokens": 8, "temperature": 0,
+            }).json()  # fmt: skip
+            time.sleep(0.5)
+            rows = http.get("/v1/audit", params={"endpoint": "/v1/chat/completions"}).json()["data"]
+        assert rows[0]["content"] == reply["choices"][0]["message"]["content"]
+    finally:
+        engine.process.stop()
