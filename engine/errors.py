@@ -36,18 +36,6 @@ class ContextLengthExceeded(InvalidInput):
     code = "context_length_exceeded"
 
 
-class Unauthorized(HearthError):
-    status = 401
-    type = "authentication_error"
-    code = "invalid_api_key"
-
-
-class Forbidden(HearthError):
-    status = 403
-    type = "permission_error"
-    code = "forbidden"
-
-
 class NotFound(HearthError):
     status = 404
     type = "invalid_request_error"
