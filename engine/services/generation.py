@@ -68,13 +68,19 @@ async def screened(
             yield Piece(text=text, finish_reason=piece.finish_reason)
 
 
-def _with_custom_defaults(req: ChatCompletionRequest, custom: CustomModel) -> ChatCompletionRequest:
-    """A custom model's system prompt (unless the request brings one) and its default
-    parameters (unless the request sets them)."""
+def _with_defaults(
+    req: ChatCompletionRequest, recommended: dict[str, Any], custom: CustomModel | None
+) -> ChatCompletionRequest:
+    """Parameters the request leaves unset: a custom model's, else the catalog's recommended
+    ones; and a custom model's system prompt unless the request brings one."""
     data = req.model_dump(exclude_unset=True)
-    for key, value in custom.parameters.items():
+    for key, value in {**recommended, **(custom.parameters if custom else {})}.items():
         data.setdefault(key, value)
-    if custom.system_prompt and not any(m.role in ("system", "developer") for m in req.messages):
+    if (
+        custom
+        and custom.system_prompt
+        and not any(m.role in ("system", "developer") for m in req.messages)
+    ):
         data["messages"] = [{"role": "system", "content": custom.system_prompt}, *data["messages"]]
     return ChatCompletionRequest.model_validate(data)
 
@@ -184,8 +190,9 @@ class GenerationService:
 
     async def start_chat(self, req: ChatCompletionRequest) -> Generation:
         entry = self._registry.resolve(req.model)
-        if entry.custom is not None:
-            req = _with_custom_defaults(req, entry.custom)
+        recommended = entry.catalog.recommended if entry.catalog else {}
+        if entry.custom is not None or recommended:
+            req = _with_defaults(req, recommended, entry.custom)
         if any(m.has_images() for m in req.messages):
             return await self._start_image_chat(req, entry.projector is not None)
         flags: dict[str, list[str]] = {}

@@ -45,6 +45,7 @@ id = "tiny-chat"
 name = "Tiny chat (served on loopback)"
 kind = "chat"
 license = "Apache-2.0"
+recommended = {{ max_tokens = 3, temperature = 0 }}
 [[models.files]]
 name = "tiny-chat.gguf"
 size = {REAL.stat().st_size}
@@ -89,13 +90,10 @@ def test_interrupted_pull_resumes_and_the_model_then_chats(
         assert "tiny-chat" in ids
         reply = http.post(
             "/v1/chat/completions",
-            json={
-                "model": "tiny-chat",
-                "messages": [{"role": "user", "content": "hi"}],
-                "max_tokens": 3,
-            },
+            json={"model": "tiny-chat", "messages": [{"role": "user", "content": "Tell me a story."}]},
         )
         assert reply.status_code == 200
+        assert reply.json()["usage"]["completion_tokens"] <= 3  # the catalog's recommended value
         removed = http.delete("/v1/models/tiny-chat").json()
         assert removed["deleted"] is True
         assert "tiny-chat" not in [m["id"] for m in http.get("/v1/models").json()["data"]]
