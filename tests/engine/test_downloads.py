@@ -90,7 +90,10 @@ def test_interrupted_pull_resumes_and_the_model_then_chats(
         assert "tiny-chat" in ids
         reply = http.post(
             "/v1/chat/completions",
-            json={"model": "tiny-chat", "messages": [{"role": "user", "content": "Tell me a story."}]},
+            json={
+                "model": "tiny-chat",
+                "messages": [{"role": "user", "content": "Tell me a story."}],
+            },
         )
         assert reply.status_code == 200
         assert reply.json()["usage"]["completion_tokens"] <= 3  # the catalog's recommended value
