@@ -73,7 +73,7 @@ def _with_defaults(
 ) -> ChatCompletionRequest:
     """Parameters the request leaves unset: a custom model's, else the catalog's recommended
     ones; and a custom model's system prompt unless the request brings one."""
-    data = req.model_dump(exclude_unset=True)
+    data = req.model_dump(exclude_unset=True, by_alias=True)
     for key, value in {**recommended, **(custom.parameters if custom else {})}.items():
         data.setdefault(key, value)
     if (
