@@ -194,18 +194,15 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.include_router(routes_model_files.router)
-    app.include_router(routes_model_files.custom_router)
-    app.include_router(routes_models.router)
-    app.include_router(routes_chat.router)
-    app.include_router(routes_audio.router)
-    app.include_router(routes_jobs.router)
-    app.include_router(routes_conversations.router)
-    app.include_router(routes_memories.router)
-    app.include_router(routes_privacy.router)
-    app.include_router(routes_remote.router)
-    app.include_router(routes_batches.router)
-    app.include_router(routes_images.router)
+    # Model-file routes go before /v1/models/{id:path}, which would otherwise take their paths.
+    routers = (
+        routes_model_files.router, routes_model_files.custom_router, routes_models.router,
+        routes_chat.router, routes_audio.router, routes_jobs.router, routes_conversations.router,
+        routes_memories.router, routes_privacy.router, routes_remote.router,
+        routes_batches.router, routes_images.router,
+    )  # fmt: skip
+    for router_ in routers:
+        app.include_router(router_)
     # Starlette wraps in reverse order: the Host check runs first, then CORS, the token, the cap.
     app.add_middleware(JsonByDefault)
     app.add_middleware(

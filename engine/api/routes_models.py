@@ -55,14 +55,15 @@ async def health(state: State) -> Health:
     registry = state.registry
     providers = await blocking(state.providers.all)
     hosts = sorted({urlparse(p.base_url).hostname or "" for p in providers} - {""})
-    default = registry.entries().get(state.settings.default_model)
+    entries = registry.entries()  # one scan of the models folders per call
+    default = entries.get(state.settings.default_model)
     return Health(
         version=engine.__version__,
         loaded_models=sorted([*registry.loaded(), *state.speech_models.loaded_ids()]),
         default_model=default.id if default else None,
         gpu_offload=state.gpu_offload,
         notices=dict(state.registry.notices),
-        vision_models=sorted(e.id for e in registry.entries().values() if e.projector),
+        vision_models=sorted(e.id for e in entries.values() if e.projector),
         fully_local=not providers,
         remote_hosts=hosts,
     )

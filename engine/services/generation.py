@@ -24,7 +24,7 @@ from engine.backends.llama_backend import (
     Prompt,
 )
 from engine.errors import GenerationFailed, HearthError, InvalidInput
-from engine.registry.model_registry import ModelRegistry
+from engine.registry.model_registry import ModelEntry, ModelRegistry
 from engine.schemas import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -83,6 +83,15 @@ def _with_defaults(
     ):
         data["messages"] = [{"role": "system", "content": custom.system_prompt}, *data["messages"]]
     return ChatCompletionRequest.model_validate(data)
+
+
+def _image_plan(
+    messages: list[dict[str, Any]], params: GenerationParams
+) -> Callable[[LlamaModel], Plan]:
+    def plan(model: LlamaModel) -> Plan:
+        return 0, lambda cancel, stats: model.generate_with_images(messages, params, cancel, stats)
+
+    return plan
 
 
 def _join_pieces(first: Piece, second: Piece) -> Piece | None:
@@ -194,7 +203,7 @@ class GenerationService:
         if entry.custom is not None or recommended:
             req = _with_defaults(req, recommended, entry.custom)
         if any(m.has_images() for m in req.messages):
-            return await self._start_image_chat(req, entry.projector is not None)
+            return await self._start_image_chat(req, entry)
         flags: dict[str, list[str]] = {}
         messages = [{**m, "content": self.screen(m["content"], flags)} for m in _chat_messages(req)]
         fmt = req.response_format
@@ -205,12 +214,12 @@ class GenerationService:
                 raise InvalidInput("json_schema.schema is required", param="response_format")
             schema = fmt.json_schema.schema_
         params = params_from(req, json_mode=json_mode, schema=schema)
-        gen = await self.start_prompt(req.model, params, lambda m: m.chat_prompt(messages))
+        gen = await self._start_text(entry, params, lambda m: m.chat_prompt(messages))
         gen.input_flags = flags
         return gen
 
-    async def _start_image_chat(self, req: ChatCompletionRequest, takes_images: bool) -> Generation:
-        if not takes_images:
+    async def _start_image_chat(self, req: ChatCompletionRequest, entry: ModelEntry) -> Generation:
+        if entry.projector is None:
             raise InvalidInput(
                 "This model does not take images. Install a vision model (for example "
                 "`hearth models pull smolvlm-256m-instruct`) and name it in `model`.",
@@ -222,7 +231,7 @@ class GenerationService:
             None, vision_messages, req.messages, self.max_image_pixels,
             lambda text: self.screen(text, flags), self.remote_images,
         )  # fmt: skip
-        gen = await self.start_with_images(req.model, params_from(req), messages)
+        gen = await self._start(entry, _image_plan(messages, params_from(req)), "chatcmpl")
         gen.input_flags = flags
         return gen
 
@@ -243,7 +252,16 @@ class GenerationService:
         id_prefix: str = "chatcmpl",
     ) -> Generation:
         """Wait for the model's turn, build the prompt with the loaded model, start generating."""
+        entry = self._registry.resolve(model_name)
+        return await self._start_text(entry, params, build_prompt, id_prefix)
 
+    async def _start_text(
+        self,
+        entry: ModelEntry,
+        params: GenerationParams,
+        build_prompt: Callable[[LlamaModel], Prompt],
+        id_prefix: str = "chatcmpl",
+    ) -> Generation:
         def plan(model: LlamaModel) -> Plan:
             prompt = build_prompt(model)
             model.check_fits(prompt, params.max_tokens)
@@ -251,24 +269,18 @@ class GenerationService:
                 prompt, params, cancel, stats
             )
 
-        return await self._start(model_name, plan, id_prefix)
+        return await self._start(entry, plan, id_prefix)
 
     async def start_with_images(
         self, model_name: str | None, params: GenerationParams, messages: list[dict[str, Any]]
     ) -> Generation:
         """A chat whose messages hold checked images, on a model with a vision projector."""
-
-        def plan(model: LlamaModel) -> Plan:
-            return 0, lambda cancel, stats: model.generate_with_images(
-                messages, params, cancel, stats
-            )
-
-        return await self._start(model_name, plan, "chatcmpl")
+        entry = self._registry.resolve(model_name)
+        return await self._start(entry, _image_plan(messages, params), "chatcmpl")
 
     async def _start(
-        self, model_name: str | None, plan: Callable[[LlamaModel], Plan], id_prefix: str
+        self, entry: ModelEntry, plan: Callable[[LlamaModel], Plan], id_prefix: str
     ) -> Generation:
-        entry = self._registry.resolve(model_name)
         queue = self._registry.queue_for(entry.id)
         await queue.acquire()
         loop = asyncio.get_running_loop()

@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.backends.audio_decoder import decode_audio
 from engine.backends.whisper_backend import Segment, Transcript, WhisperOptions
 from engine.errors import GenerationFailed, HearthError, InvalidInput
-from engine.registry.speech_models import SpeechModels
+from engine.registry.speech_models import SpeechModelEntry, SpeechModels
 from engine.services.thread_stream import ThreadStream
 from engine.services.transcript_formats import FORMATS
 from engine.settings import EngineSettings
@@ -70,13 +70,13 @@ class TranscriptionService:
 
     def run_blocking(
         self,
+        entry: SpeechModelEntry,
         audio_path: Path,
         params: TranscriptionParams,
         on_progress: Callable[[Progress], None],
         cancel: threading.Event,
     ) -> Transcript:
         """Transcribe one file; call `on_progress` per segment. Blocks: run it off the loop."""
-        entry = self._models.resolve(params.model)
         model = self._models.load_blocking(entry)
         if params.language:
             self._models.check_language(entry, model, params.language)
@@ -122,7 +122,7 @@ class TranscriptionService:
             cleanup()
 
         def produce(emit: Callable[[Progress], None], cancel: threading.Event) -> Transcript:
-            return self.run_blocking(audio_path, params, emit, cancel)
+            return self.run_blocking(entry, audio_path, params, emit, cancel)
 
         return ThreadStream(self._executor, produce, on_done=done, failure=_failure), entry.id
 
