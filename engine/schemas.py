@@ -457,3 +457,42 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class SettingsUpdate(BaseModel):
+    """The settings the desktop (or any client) may change while the engine runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models_dir: str | None = Field(default=None, max_length=4096)
+    default_model: str | None = Field(default=None, min_length=1, max_length=256)
+    default_transcription_model: str | None = Field(default=None, min_length=1, max_length=256)
+    n_ctx: int | None = Field(default=None, ge=64, le=1_048_576)
+    n_threads: int | None = Field(default=None, ge=0, le=1024)  # 0: llama.cpp's choice
+    n_gpu_layers: int | Literal["auto", "all"] | None = None
+    route_policy: RoutePolicy | None = None
+    default_remote_model: str | None = Field(default=None, max_length=256)
+    redact_words: list[str] | None = Field(default=None, max_length=1000)
+    redact_patterns: list[str] | None = Field(default=None, max_length=200)
+    moderation: bool | None = None
+    memory_from_chat: bool | None = None
+    audit_content: bool | None = None
+
+
+class EngineSettingsView(BaseModel):
+    object: Literal["settings"] = "settings"
+    models_dir: str
+    default_model: str
+    default_transcription_model: str
+    n_ctx: int
+    n_threads: int
+    n_gpu_layers: int | Literal["auto", "all"]
+    route_policy: RoutePolicy
+    default_remote_model: str | None
+    redact_words: list[str]
+    redact_patterns: list[str]
+    moderation: bool
+    memory_from_chat: bool
+    audit_content: bool
+    gpu_offload: bool
+    reloaded: list[str] = Field(default_factory=list)  # models unloaded to take new load options

@@ -40,10 +40,11 @@ class Dirs(BaseModel):
     config: Path
     cache: Path
     runtime: Path
+    models_override: Path | None = None  # the `models_dir` setting
 
     @property
     def models(self) -> Path:
-        return self.data / "models"
+        return self.models_override or self.data / "models"
 
     @property
     def keystore_file(self) -> Path:
@@ -117,6 +118,7 @@ class EngineSettings(BaseSettings):
 
     catalog_path: Path = Field(default_factory=default_catalog_path)
     embedded_models_dir: Path = Field(default_factory=default_embedded_dir)
+    models_dir: Path | None = None  # where downloaded and imported models go (default: data)
     default_model: str = "smollm2-135m-instruct"
     model_aliases: dict[str, str] = Field(default_factory=dict)
     model_options: dict[str, ModelOptions] = Field(default_factory=dict)
@@ -135,6 +137,7 @@ class EngineSettings(BaseSettings):
     keystore_passphrase: SecretStr | None = None  # HEARTH_KEYSTORE_PASSPHRASE
 
     # Privacy: moderation lists, what redaction hides besides the built-in kinds, the audit log.
+    moderation: bool = True  # the switch; the lists below stay loaded either way
     moderation_lists: list[Path] | None = None  # None: the samples under resources/moderation
     redact_words: list[str] = Field(default_factory=list)
     redact_patterns: list[str] = Field(default_factory=list)
@@ -185,7 +188,9 @@ class EngineSettings(BaseSettings):
 
     @property
     def dirs(self) -> Dirs:
-        return resolve_dirs(self.home)
+        dirs = resolve_dirs(self.home)
+        dirs.models_override = self.models_dir
+        return dirs
 
     def is_loopback_bind(self) -> bool:
         return self.host in LOOPBACK_HOSTS

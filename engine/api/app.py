@@ -23,6 +23,7 @@ from engine.api import (
     routes_models,
     routes_privacy,
     routes_remote,
+    routes_settings,
 )
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, TokenGuard
@@ -46,6 +47,7 @@ from engine.registry.speech_models import SpeechModels
 from engine.remote.client import RemoteClient, RetryPolicy
 from engine.remote.providers import ProviderStore
 from engine.remote.router import ChatRouter, RoutedReply
+from engine.security.api_token import ApiToken
 from engine.security.audit import AuditSink, AuditStore
 from engine.security.keystore import KeyStore
 from engine.security.moderation import Moderator, default_list_paths, load_lists
@@ -55,6 +57,7 @@ from engine.services.generation import GenerationService
 from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
+from engine.services.settings_service import SettingsService
 from engine.services.transcription import TranscriptionService
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
 from engine.usage.metrics import Metrics
@@ -163,6 +166,10 @@ def create_app(
             transcription=transcription,
             jobs=jobs,
             gpu_offload=gpu_offload_supported(),
+            api_token=api_token,
+            settings_service=SettingsService(
+                settings, redactor, generation, registry, gpu_offload_supported()
+            ),
         )
         await jobs.start()
         background = [
@@ -184,6 +191,7 @@ def create_app(
             registry.close()
             database.close()
 
+    api_token = ApiToken(token)
     audit_sink = AuditSink()
     metrics = Metrics()
     app = FastAPI(
@@ -199,7 +207,7 @@ def create_app(
         routes_model_files.router, routes_model_files.custom_router, routes_models.router,
         routes_chat.router, routes_audio.router, routes_jobs.router, routes_conversations.router,
         routes_memories.router, routes_privacy.router, routes_remote.router,
-        routes_batches.router, routes_images.router,
+        routes_batches.router, routes_images.router, routes_settings.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)
@@ -211,7 +219,7 @@ def create_app(
         upload_bytes=settings.max_upload_bytes,
         upload_prefixes=UPLOAD_PREFIXES,
     )
-    app.add_middleware(TokenGuard, token=token)
+    app.add_middleware(TokenGuard, token=api_token)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

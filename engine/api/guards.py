@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.api.errors import error_payload
 from engine.errors import PayloadTooLarge
-from engine.security.api_token import token_matches
+from engine.security.api_token import ApiToken, token_matches
 
 
 async def _send_error(
@@ -83,7 +83,7 @@ class OriginGuard:
 class TokenGuard:
     """401 unless an /v1 request carries the local API token as a Bearer token."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: ApiToken) -> None:
         self.app = app
         self.token = token
 
@@ -92,7 +92,7 @@ class TokenGuard:
         if scope["type"] == "http" and scope.get("method") != "OPTIONS" and path.startswith("/v1"):
             auth = _header(scope, b"authorization") or ""
             scheme, _, presented = auth.partition(" ")
-            if scheme.lower() != "bearer" or not token_matches(self.token, presented.strip()):
+            if scheme.lower() != "bearer" or not token_matches(self.token.value, presented.strip()):
                 await _send_error(
                     send, 401, "A valid API token is required (Authorization: Bearer ...). "
                     "`hearth token` prints it.", "authentication_error", "invalid_api_key",

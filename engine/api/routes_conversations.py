@@ -102,6 +102,15 @@ async def send_message(
     )
 
 
+@router.delete("/{conv_id}/messages/{message_id}")
+async def truncate_conversation(
+    conv_id: ConversationId, message_id: Annotated[int, Path(ge=1)], state: State
+) -> dict[str, Any]:
+    """Delete this message and all after it: how regenerate and edit-and-resend start."""
+    deleted = await blocking(state.conversations.truncate, conv_id, message_id)
+    return {"object": "conversation.truncated", "id": conv_id, "deleted": deleted}
+
+
 async def _events(turn: ConversationTurn, state: State) -> AsyncIterator[str]:
     gen = turn.generation
 

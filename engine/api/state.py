@@ -18,6 +18,7 @@ from engine.registry.speech_models import SpeechModels
 from engine.remote.client import RemoteClient
 from engine.remote.providers import ProviderStore
 from engine.remote.router import ChatRouter
+from engine.security.api_token import ApiToken
 from engine.security.audit import AuditStore
 from engine.security.keystore import KeyStore
 from engine.security.redaction import Redactor
@@ -25,6 +26,7 @@ from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
+from engine.services.settings_service import SettingsService
 from engine.services.transcription import TranscriptionService
 from engine.settings import EngineSettings
 from engine.usage.metrics import Metrics
@@ -56,6 +58,8 @@ class EngineState:
     models: ModelManager
     images: ImageService
     gpu_offload: bool
+    api_token: ApiToken
+    settings_service: SettingsService
 
 
 def engine_state(request: Request) -> EngineState:

@@ -203,6 +203,33 @@ class ConversationStore:
             ),
         )
 
+    def truncate(self, conv_id: str, from_message_id: int) -> int:
+        """Delete a message and every later one (regenerate, edit-and-resend); return how many.
+
+        A running summary that covered any of them is dropped: it would describe a past that
+        no longer happened."""
+        with self._db.transaction() as conn:
+            found = conn.execute(
+                "SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?",
+                (from_message_id, conv_id),
+            ).fetchone()
+            if found is None:
+                raise NotFound(
+                    f"No message {from_message_id} in conversation '{conv_id}'.", param="message_id"
+                )
+            cursor = conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+                (conv_id, from_message_id),
+            )
+            conn.execute(
+                "DELETE FROM summaries WHERE conversation_id = ? AND covers_through >= ?",
+                (conv_id, from_message_id),
+            )
+            conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), conv_id)
+            )
+            return int(cursor.rowcount)
+
     # -- running summary -------------------------------------------------------------------
     def summary(self, conv_id: str) -> Summary | None:
         rows = self._db.query(

@@ -281,9 +281,10 @@ class ModelRegistry:
             )
         return chosen
 
-    async def unload_idle(self) -> list[str]:
-        """Unload models unused for the idle time whose queues are empty; return their ids."""
-        limit = self._settings.idle_unload_seconds
+    async def unload_idle(self, limit: float | None = None) -> list[str]:
+        """Unload models unused for `limit` seconds (default: the idle time) whose queues are
+        empty; return their ids."""
+        limit = self._settings.idle_unload_seconds if limit is None else limit
         now = time.monotonic()
         unloaded: list[str] = []
         for model_id, loaded in list(self._loaded.items()):

@@ -19,6 +19,19 @@ def ensure_api_token(store: KeyStore) -> str:
     return token
 
 
+class ApiToken:
+    """The token the engine checks now; rotating it replaces the stored one at once."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def rotate(self, store: KeyStore) -> str:
+        token = "hearth-" + secrets.token_urlsafe(32)
+        store.set(TOKEN_NAME, token)
+        self.value = token
+        return token
+
+
 def token_matches(expected: str, presented: str) -> bool:
     """Compare in constant time."""
     return hmac.compare_digest(expected.encode(), presented.encode())

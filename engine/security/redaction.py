@@ -145,13 +145,19 @@ _PARTIAL = re.compile(r"\[[A-Z_]*\d*$")
 
 class Redactor:
     def __init__(self, words: Sequence[str] = (), patterns: Sequence[str] = ()) -> None:
-        extra = [re.escape(w) for w in words if w.strip()] + list(patterns)
         self._detectors = list(DETECTORS)
+        self.configure(words, patterns)
+
+    def configure(self, words: Sequence[str], patterns: Sequence[str]) -> None:
+        """Replace the user's own words and patterns (settings can change them while running)."""
+        extra = [re.escape(w) for w in words if w.strip()] + list(patterns)
+        detectors = list(DETECTORS)
         if extra:
-            self._detectors.insert(
+            detectors.insert(
                 0,
                 Detector("CUSTOM", re.compile("|".join(f"(?:{e})" for e in extra), re.IGNORECASE)),
             )
+        self._detectors = detectors
 
     def redact(self, text: str, state: Redaction | None = None) -> tuple[str, Redaction]:
         state = state if state is not None else Redaction()

@@ -183,7 +183,12 @@ class GenerationService:
         self._registry = registry
         self.max_image_pixels = max_image_pixels
         self.remote_images = remote_images or RemoteImages()
-        self.moderator = moderator if moderator is not None and moderator.lists else None
+        self._moderator = moderator if moderator is not None and moderator.lists else None
+        self.moderation_enabled = True  # the settings switch; the lists stay loaded
+
+    @property
+    def moderator(self) -> Moderator | None:
+        return self._moderator if self.moderation_enabled else None
 
     def output_filter(self) -> OutputFilter | None:
         return OutputFilter(self.moderator) if self.moderator else None
