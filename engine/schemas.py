@@ -246,6 +246,23 @@ class ModelDetail(ModelCard):
     problem: str | None = None
 
 
+class CatalogEntry(BaseModel):
+    """A model Hearth knows how to get (GET /v1/catalog)."""
+
+    id: str
+    object: Literal["catalog.model"] = "catalog.model"
+    name: str
+    kind: str
+    license: str
+    embedded: bool
+    quantization: str | None
+    context_length: int | None
+    parameters: str | None
+    size_bytes: int | None
+    verified: bool  # every file has a known sha256
+    installed: bool
+
+
 class LoraAdapter(BaseModel):
     path: str  # a file name in the models folder, or an absolute path
     scale: float = Field(default=1.0, ge=-10, le=10)

@@ -12,12 +12,16 @@ import httpx
 
 from app.engine_client.errors import EngineError, EngineUnavailable, error_from_payload
 from engine.schemas import (
+    CatalogEntry,
     ChatCompletion,
     ChatCompletionChunk,
     Completion,
+    Conversation,
+    EngineSettingsView,
     Health,
     Job,
     JobList,
+    Memory,
     ModelDetail,
     ModelList,
     Provider,
@@ -230,6 +234,53 @@ class EngineClient:
     def delete_key(self, name: str) -> None:
         self._request("DELETE", f"/v1/keys/{name}")
 
+    # -- conversations ------------------------------------------------------------------------
+    def conversations(self, query: str | None = None) -> list[Conversation]:
+        params = {"q": query} if query else None
+        data = self._request("GET", "/v1/conversations", params=params).json()["data"]
+        return [Conversation.model_validate(c) for c in data]
+
+    def create_conversation(self, **fields: Any) -> Conversation:
+        return Conversation.model_validate(
+            self._request("POST", "/v1/conversations", json=fields).json()
+        )
+
+    def conversation(self, conv_id: str) -> Conversation:
+        return Conversation.model_validate(
+            self._request("GET", f"/v1/conversations/{conv_id}").json()
+        )
+
+    def update_conversation(self, conv_id: str, **fields: Any) -> Conversation:
+        response = self._request("PATCH", f"/v1/conversations/{conv_id}", json=fields)
+        return Conversation.model_validate(response.json())
+
+    def delete_conversation(self, conv_id: str) -> None:
+        self._request("DELETE", f"/v1/conversations/{conv_id}")
+
+    def export_conversation(self, conv_id: str, fmt: str = "md") -> str:
+        return self._request(
+            "GET", f"/v1/conversations/{conv_id}/export", params={"format": fmt}
+        ).text
+
+    def truncate_conversation(self, conv_id: str, from_message_id: int) -> int:
+        """Delete a message and all after it (regenerate, edit-and-resend)."""
+        path = f"/v1/conversations/{conv_id}/messages/{from_message_id}"
+        return int(self._request("DELETE", path).json()["deleted"])
+
+    def send_message(self, conv_id: str, content: str, **params: Any) -> ChatStream:
+        """Stream a reply in a stored conversation (closing the stream stops it)."""
+        body = {"content": content, **params, "stream": True}
+        context = self._http.stream("POST", f"/v1/conversations/{conv_id}/messages", json=body)
+        try:
+            response = context.__enter__()
+        except httpx.TransportError as exc:
+            raise EngineUnavailable(f"The engine at {self.base_url} cannot be reached.") from exc
+        if not response.is_success:
+            response.read()
+            context.__exit__(None, None, None)
+            _raise_for(response)
+        return ChatStream(response, context)
+
     # -- model files ------------------------------------------------------------------------
     def pull(self, model: str | None = None, url: str | None = None) -> Iterator[dict[str, Any]]:
         """Progress events of a download (the last one is success, or an error is raised)."""
@@ -248,6 +299,10 @@ class EngineClient:
                     yield event
         except httpx.TransportError as exc:
             raise EngineUnavailable("The connection to the engine broke.") from exc
+
+    def catalog(self) -> list[CatalogEntry]:
+        data = self._request("GET", "/v1/catalog").json()["data"]
+        return [CatalogEntry.model_validate(m) for m in data]
 
     def import_model(self, path: Path) -> str:
         body = {"path": str(path.resolve())}
@@ -279,6 +334,35 @@ class EngineClient:
     ) -> list[dict[str, Any]]:
         params = {k: v for k, v in (("group_by", group_by), ("since", since)) if v is not None}
         return list(self._request("GET", "/v1/usage", params=params).json()["data"])
+
+    def audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/v1/audit", params={"limit": limit}).json()["data"])
+
+    # -- settings, token, memories ---------------------------------------------------------------
+    def settings(self) -> EngineSettingsView:
+        return EngineSettingsView.model_validate(self._request("GET", "/v1/settings").json())
+
+    def update_settings(self, **changes: Any) -> EngineSettingsView:
+        response = self._request("PATCH", "/v1/settings", json=changes)
+        return EngineSettingsView.model_validate(response.json())
+
+    def rotate_token(self) -> str:
+        """A new local API token; this client switches to it at once."""
+        token = str(self._request("POST", "/v1/token/rotate").json()["token"])
+        self._http.headers["Authorization"] = f"Bearer {token}"
+        return token
+
+    def memories(self, query: str | None = None) -> list[Memory]:
+        params = {"q": query} if query else None
+        data = self._request("GET", "/v1/memories", params=params).json()["data"]
+        return [Memory.model_validate(m) for m in data]
+
+    def update_memory(self, memory_id: int, content: str) -> Memory:
+        response = self._request("PATCH", f"/v1/memories/{memory_id}", json={"content": content})
+        return Memory.model_validate(response.json())
+
+    def delete_memory(self, memory_id: int) -> None:
+        self._request("DELETE", f"/v1/memories/{memory_id}")
 
     def complete(self, prompt: str, **params: Any) -> Completion:
         body = {"prompt": prompt, **params, "stream": False}

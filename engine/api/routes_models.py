@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter
@@ -80,6 +81,11 @@ async def list_models(state: State) -> ModelList:
         for m in p.models
     ]
     return ModelList(data=chat + speech + remote)
+
+
+@router.get("/v1/catalog")
+async def catalog(state: State) -> dict[str, Any]:
+    return {"object": "list", "data": await blocking(state.models.catalog_entries)}
 
 
 @router.get("/v1/models/{model_id:path}")

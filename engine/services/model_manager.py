@@ -15,6 +15,7 @@ from engine.registry.downloads import Downloader, DownloadProgress, file_from_ur
 from engine.registry.gguf_file import read_gguf
 from engine.registry.model_registry import ModelRegistry
 from engine.registry.speech_models import SpeechModels
+from engine.schemas import CatalogEntry
 from engine.services.thread_stream import ThreadStream
 from engine.settings import EngineSettings
 
@@ -35,6 +36,26 @@ class ModelManager:
         self._speech = speech
         self._downloader = downloader
         self._executor = executor
+
+    def catalog_entries(self) -> list[CatalogEntry]:
+        """The catalog with what is installed now (a model manager's "available" list)."""
+        installed = set(self._registry.entries()) | set(self._speech.entries())
+        return [
+            CatalogEntry(
+                id=m.id,
+                name=m.name,
+                kind=m.kind,
+                license=m.license,
+                embedded=m.embedded,
+                quantization=m.quantization,
+                context_length=m.context_length,
+                parameters=m.parameters,
+                size_bytes=sum(f.size or 0 for f in m.files) or None,
+                verified=all(f.sha256 for f in m.files),
+                installed=m.id in installed,
+            )
+            for m in self._catalog.models
+        ]
 
     @property
     def _folder(self) -> Path:

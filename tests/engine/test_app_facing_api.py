@@ -1,4 +1,4 @@
-"""Live settings (/v1/settings), token rotation and conversation truncation, on a real engine."""
+"""What the desktop uses beyond OpenAI's API: live settings, token rotation, truncation, the catalog."""
 
 from __future__ import annotations
 
@@ -110,3 +110,12 @@ def test_truncating_a_conversation_for_regenerate(engine_server: RunningEngine) 
         assert [m["content"] for m in left] == ["one", "two"]
         missing = client.delete(f"/v1/conversations/{conv['id']}/messages/{third}")
         assert missing.status_code == 404
+
+
+def test_the_catalog_says_what_is_installed(engine_server: RunningEngine) -> None:
+    entries = {m.id: m for m in engine_server.client().catalog()}
+    assert entries["smollm2-135m-instruct"].installed
+    assert entries["smollm2-135m-instruct"].verified
+    assert entries["whisper-tiny.en"].installed
+    assert not entries["qwen2.5-0.5b-instruct"].installed
+    assert entries["qwen2.5-0.5b-instruct"].kind == "chat"
