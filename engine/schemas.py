@@ -339,6 +339,26 @@ class NewMessage(BaseModel):
     content: str
 
 
+class RecordedMessage(NewMessage):
+    """A turn answered elsewhere (a remote model, an image turn) kept in the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(max_length=1_000_000)
+    model: str | None = Field(default=None, max_length=256)
+    provider: str | None = Field(default=None, max_length=128)
+    token_count: int | None = Field(default=None, ge=0)
+    finish_reason: str | None = Field(default=None, max_length=32)
+    interrupted: bool = False
+    timings: dict[str, float] | None = None
+
+
+class RecordMessages(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[RecordedMessage] = Field(min_length=1, max_length=100)
+
+
 class ConversationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

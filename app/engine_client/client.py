@@ -262,6 +262,12 @@ class EngineClient:
             "GET", f"/v1/conversations/{conv_id}/export", params={"format": fmt}
         ).text
 
+    def record_messages(self, conv_id: str, messages: list[dict[str, Any]]) -> list[int]:
+        """Keep turns answered through chat completions (remote models, image turns)."""
+        path = f"/v1/conversations/{conv_id}/records"
+        response = self._request("POST", path, json={"messages": messages})
+        return [int(i) for i in response.json()["message_ids"]]
+
     def truncate_conversation(self, conv_id: str, from_message_id: int) -> int:
         """Delete a message and all after it (regenerate, edit-and-resend)."""
         path = f"/v1/conversations/{conv_id}/messages/{from_message_id}"

@@ -23,9 +23,10 @@ from engine.schemas import (
     ConversationList,
     ConversationReply,
     ConversationUpdate,
+    RecordMessages,
     SendMessage,
 )
-from engine.services.conversations import ConversationTurn
+from engine.services.conversations import ConversationTurn, title_from
 
 # Ids are checked before use: never anything shaped like a path.
 ConversationId = Annotated[str, Path(pattern=r"^conv-[0-9a-f]{32}$")]
@@ -100,6 +101,28 @@ async def send_message(
         message_id=turn.reply_id,
         context=turn.report,
     )
+
+
+@router.post("/{conv_id}/records", status_code=201)
+async def record_messages(
+    conv_id: ConversationId, body: RecordMessages, state: State
+) -> dict[str, Any]:
+    """Keep turns that were answered through /v1/chat/completions (remote models, images)."""
+
+    def add() -> list[int]:
+        state.conversations.get(conv_id)
+        return [
+            state.conversations.add_message(
+                conv_id, m.role, m.content, **m.model_dump(exclude={"role", "content"})
+            )
+            for m in body.messages
+        ]
+
+    ids = await blocking(add)
+    first_user = next((m.content for m in body.messages if m.role == "user"), None)
+    if first_user:
+        await blocking(state.conversations.set_title_if_empty, conv_id, title_from(first_user))
+    return {"object": "list", "conversation_id": conv_id, "message_ids": ids}
 
 
 @router.delete("/{conv_id}/messages/{message_id}")

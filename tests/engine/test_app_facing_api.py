@@ -119,3 +119,26 @@ def test_the_catalog_says_what_is_installed(engine_server: RunningEngine) -> Non
     assert entries["whisper-tiny.en"].installed
     assert not entries["qwen2.5-0.5b-instruct"].installed
     assert entries["qwen2.5-0.5b-instruct"].kind == "chat"
+
+
+def test_turns_answered_elsewhere_are_recorded(engine_server: RunningEngine) -> None:
+    client = engine_server.client()
+    conv = client.create_conversation()
+    ids = client.record_messages(
+        conv.id,
+        [
+            {"role": "user", "content": "What is in this picture?"},
+            {"role": "assistant", "content": "A lighthouse.", "provider": "cloud", "model": "m",
+             "token_count": 4, "interrupted": True},
+        ],
+    )  # fmt: skip
+    assert ids[1] > ids[0]
+    stored = client.conversation(conv.id)
+    assert stored.title == "What is in this picture?"
+    assert [m.content for m in stored.messages] == ["What is in this picture?", "A lighthouse."]
+    assert stored.messages[1].provider == "cloud"
+    assert stored.messages[1].interrupted
+    with engine_server.http() as http:
+        bad = http.post(f"/v1/conversations/{conv.id}/records", json={"messages": [{"role": "tool",
+                        "content": "x"}]})  # fmt: skip
+        assert bad.status_code == 400
