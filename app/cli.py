@@ -302,12 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "transcribe":
             with engine_client() as client:
                 return transcribe_cli.transcribe_files(client, args)
-        reason = (
-            "the desktop app is not part of this build yet"
-            if _display_available()
-            else "there is no display"
+        if _display_available():
+            from app.desktop import run_desktop
+
+            return run_desktop()
+        print(
+            "Opening the terminal chat instead of the desktop app: there is no display.",
+            file=sys.stderr,
         )
-        print(f"Opening the terminal chat instead of the desktop app: {reason}.", file=sys.stderr)
         return run_chat(_parser().parse_args(["chat"]))
     except EngineError as exc:
         print(f"hearth: {exc.message}", file=sys.stderr)

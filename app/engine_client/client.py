@@ -16,7 +16,9 @@ from engine.schemas import (
     ChatCompletion,
     ChatCompletionChunk,
     Completion,
+    ContextReport,
     Conversation,
+    ConversationChunk,
     EngineSettingsView,
     Health,
     Job,
@@ -25,6 +27,7 @@ from engine.schemas import (
     ModelDetail,
     ModelList,
     Provider,
+    ServedBy,
 )
 
 
@@ -41,12 +44,22 @@ def _raise_for(response: httpx.Response) -> None:
 class ChatStream:
     """The chunks of a streamed reply. Closing it (or leaving its `with`) stops generation."""
 
-    def __init__(self, response: httpx.Response, context: Any) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        context: Any,
+        chunk_type: type[ChatCompletionChunk] = ChatCompletionChunk,
+    ) -> None:
         self._response = response
         self._context = context
+        self._chunk_type = chunk_type
         self.text = ""
         self.finish_reason: str | None = None
         self.usage: dict[str, int] | None = None
+        self.served_by: ServedBy | None = None
+        # Stored conversations only: what the context held, and the stored reply's id.
+        self.context: ContextReport | None = None
+        self.message_id: int | None = None
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         try:
@@ -59,9 +72,13 @@ class ChatStream:
                 payload = json.loads(data)
                 if "error" in payload:
                     raise error_from_payload(500, payload)
-                chunk = ChatCompletionChunk.model_validate(payload)
+                chunk = self._chunk_type.model_validate(payload)
                 if chunk.usage is not None:
                     self.usage = chunk.usage.model_dump()
+                self.served_by = chunk.hearth or self.served_by
+                if isinstance(chunk, ConversationChunk):
+                    self.context = chunk.context or self.context
+                    self.message_id = chunk.message_id or self.message_id
                 for choice in chunk.choices:
                     self.text += choice.delta.content or ""
                     self.finish_reason = choice.finish_reason or self.finish_reason
@@ -100,6 +117,11 @@ class EngineClient:
             timeout=httpx.Timeout(timeout, connect=5.0),
             trust_env=False,  # the engine is on loopback: never through a proxy
         )
+
+    @property
+    def token(self) -> str | None:
+        _scheme, _, token = self._http.headers.get("Authorization", "").partition(" ")
+        return token or None
 
     def close(self) -> None:
         self._http.close()
@@ -285,7 +307,7 @@ class EngineClient:
             response.read()
             context.__exit__(None, None, None)
             _raise_for(response)
-        return ChatStream(response, context)
+        return ChatStream(response, context, ConversationChunk)
 
     # -- model files ------------------------------------------------------------------------
     def pull(self, model: str | None = None, url: str | None = None) -> Iterator[dict[str, Any]]:

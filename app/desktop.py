@@ -1,0 +1,54 @@
+"""`hearth` with a display: the desktop window, over an engine it starts or finds."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+I18N_DIR = Path(__file__).resolve().parent / "ui" / "i18n"
+
+
+def install_translation(app: object, language: str) -> object | None:
+    """Load the UI's translation for `language` (e.g. zh_CN); English needs none."""
+    from PySide6.QtCore import QTranslator
+
+    if not language or language.startswith("en"):
+        return None
+    translator = QTranslator(app)  # type: ignore[arg-type]
+    if translator.load(f"hearth_{language}", str(I18N_DIR)):
+        app.installTranslator(translator)  # type: ignore[attr-defined]
+        return translator
+    return None
+
+
+def run_desktop() -> int:
+    from PySide6.QtCore import QLocale, QSettings
+    from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+
+    from app.engine_link import EngineLink
+    from app.tasks import Tasks
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setOrganizationName("Hearth")
+    app.setApplicationName("Hearth")
+    language = str(QSettings().value("language", "") or QLocale.system().name())
+    install_translation(app, language)
+    tasks = Tasks()
+    link = EngineLink(tasks)
+    window = MainWindow(link, tasks)
+
+    def ask_passphrase() -> None:
+        text, ok = QInputDialog.getText(
+            window,
+            window.tr("Unlock the key store"),
+            window.tr("Key store passphrase:"),
+            QLineEdit.EchoMode.Password,
+        )
+        if ok and text:
+            link.unlock(text)
+
+    link.passphrase_needed.connect(ask_passphrase)
+    window.show()
+    link.start()
+    return int(app.exec())

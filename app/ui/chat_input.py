@@ -1,0 +1,51 @@
+"""The message box: Enter sends, Shift+Enter starts a new line, pasted images become attachments."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+
+class ChatInput(QPlainTextEdit):
+    send_requested = Signal()
+    attach = Signal(object)  # a Path
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText(
+            self.tr("Message Hearth… (Enter sends, Shift+Enter for a new line)")
+        )
+        self.setTabChangesFocus(True)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            else:
+                self.send_requested.emit()
+            return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        if source.hasImage():
+            image = QImage(source.imageData())
+            if not image.isNull():
+                folder = Path(tempfile.gettempdir()) / "hearth-pasted"
+                folder.mkdir(exist_ok=True)
+                path = folder / f"pasted-{int(time.time() * 1000)}.png"
+                image.save(str(path))
+                self.attach.emit(path)
+                return
+        if source.hasUrls() and all(u.isLocalFile() for u in source.urls()):
+            for url in source.urls():
+                self.attach.emit(Path(url.toLocalFile()))
+            return
+        super().insertFromMimeData(source)

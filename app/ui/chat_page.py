@@ -1,0 +1,649 @@
+"""The chat: conversations on the left, the streamed transcript, the input, parameters on the right.
+
+Local text turns go through the engine's stored conversations (context builder, memory, partial
+replies kept). Turns with an image, or to a remote model, go through chat completions (routing,
+redaction, image parts) and are recorded in the same conversation.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.attachments import image_part, kind_of
+from app.chat_markdown import COPY_SCHEME, MarkdownRenderer
+from app.engine_calls import EngineCalls
+from app.engine_client import ChatStream, EngineClient
+from app.presets import PresetStore
+from app.tasks import Handle
+from app.ui.chat_input import ChatInput
+from app.ui.params_panel import ParamsPanel
+from engine.schemas import Conversation, ModelCard
+
+RENDER_INTERVAL_MS = 50  # a streamed reply is redrawn at most this often
+
+
+@dataclass
+class Turn:
+    role: str
+    content: str
+    id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)  # file names shown with the turn
+
+
+@dataclass
+class Reply:
+    """The reply being streamed now."""
+
+    handle: Handle
+    turn: Turn
+    started: float
+    recorded: bool  # chat-completions path: the reply is recorded when it ends
+    first_token: float | None = None
+    stream: ChatStream | None = None
+
+
+class ChatPage(QWidget):
+    notice = Signal(str)
+    reply_finished = Signal()
+
+    def __init__(self, calls: EngineCalls, presets: PresetStore) -> None:
+        super().__init__()
+        self.calls = calls
+        self.renderer = MarkdownRenderer(self.tr("Copy"))
+        self.conv_id: str | None = None
+        self.turns: list[Turn] = []
+        self.reply: Reply | None = None
+        self.attachments: list[Path] = []
+        self.models: dict[str, ModelCard] = {}
+        self.code_blocks: list[str] = []
+        self._editing_id: int | None = None
+        self._dirty = False
+        self._render_timer = QTimer(self)
+        self._render_timer.setInterval(RENDER_INTERVAL_MS)
+        self._render_timer.timeout.connect(self._render_if_dirty)
+
+        # Sidebar: search and conversations
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search conversations"))
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self.refresh_conversations)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.new_button = QPushButton(self.tr("New chat"))
+        self.new_button.clicked.connect(self.new_chat)
+        self.conversations = QListWidget()
+        self.conversations.itemActivated.connect(self._open_item)
+        self.conversations.itemClicked.connect(self._open_item)
+        self.conversations.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.conversations.customContextMenuRequested.connect(self._conversation_menu)
+        sidebar = QWidget()
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.new_button)
+        side.addWidget(self.search)
+        side.addWidget(self.conversations)
+
+        # Centre: model picker, transcript, attachments, input
+        self.model_picker = QComboBox()
+        self.model_picker.setMinimumWidth(260)
+        self.params_toggle = QToolButton()
+        self.params_toggle.setText(self.tr("Parameters"))
+        self.params_toggle.setCheckable(True)
+        self.params_toggle.setChecked(True)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(self.tr("Model")))
+        top.addWidget(self.model_picker, 1)
+        top.addWidget(self.params_toggle)
+        self.chat_view = QTextBrowser()
+        self.chat_view.setOpenLinks(False)
+        self.chat_view.anchorClicked.connect(self._link_clicked)
+        self.chat_view.setPlaceholderText(self.tr("Start a conversation, or drop a file here."))
+        self.attachment_bar = QLabel()
+        self.attachment_bar.setWordWrap(True)
+        self.attachment_bar.hide()
+        self.input = ChatInput()
+        self.input.setMaximumHeight(120)
+        self.input.send_requested.connect(self.send_message)
+        self.input.attach.connect(self.add_attachment)
+        self.attach_button = QPushButton(self.tr("Attach…"))
+        self.attach_button.clicked.connect(self._choose_attachment)
+        self.regenerate_button = QPushButton(self.tr("Regenerate"))
+        self.regenerate_button.clicked.connect(self.regenerate)
+        self.edit_button = QPushButton(self.tr("Edit last"))
+        self.edit_button.clicked.connect(self.edit_last)
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.clicked.connect(self.stop_reply)
+        self.stop_button.setEnabled(False)
+        self.send_button = QPushButton(self.tr("Send"))
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.send_message)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.attach_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.regenerate_button)
+        buttons.addWidget(self.edit_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.send_button)
+        centre = QWidget()
+        middle = QVBoxLayout(centre)
+        middle.setContentsMargins(0, 0, 0, 0)
+        middle.addLayout(top)
+        middle.addWidget(self.chat_view, 1)
+        self.drop_area = QVBoxLayout()  # result cards of dropped files go here
+        middle.addLayout(self.drop_area)
+        middle.addWidget(self.attachment_bar)
+        middle.addWidget(self.input)
+        middle.addLayout(buttons)
+
+        self.params = ParamsPanel(presets)
+        self.params.problem.connect(self.notice)
+        self.params_toggle.toggled.connect(self.params.setVisible)
+
+        splitter = QSplitter()
+        splitter.addWidget(sidebar)
+        splitter.addWidget(centre)
+        splitter.addWidget(self.params)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 640, 260])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._update_buttons()
+
+    # -- loading ---------------------------------------------------------------------------
+    def engine_ready(self) -> None:
+        self.refresh_models()
+        self.refresh_conversations()
+
+    def refresh_models(self) -> None:
+        self.calls.run(lambda c: c.models().data, self._show_models)
+
+    def _show_models(self, cards: list[ModelCard]) -> None:
+        current = self.model_picker.currentData()
+        self.model_picker.clear()
+        self.models = {}
+        for card in cards:
+            if card.kind != "chat":
+                continue
+            self.models[card.id] = card
+            caps = [c for c in card.capabilities if c != "chat"]
+            label = card.id + (f"  ({', '.join(caps)})" if caps else "")
+            self.model_picker.addItem(label, card.id)
+        index = self.model_picker.findData(current)
+        self.model_picker.setCurrentIndex(max(index, 0))
+
+    def refresh_conversations(self) -> None:
+        query = self.search.text().strip() or None
+        self.calls.run(lambda c: c.conversations(query), self._show_conversations)
+
+    def _show_conversations(self, found: list[Conversation]) -> None:
+        self.conversations.clear()
+        for conv in found:
+            item = QListWidgetItem(conv.title or self.tr("New conversation"))
+            item.setData(Qt.ItemDataRole.UserRole, conv.id)
+            item.setToolTip(conv.title or "")
+            self.conversations.addItem(item)
+            if conv.id == self.conv_id:
+                item.setSelected(True)
+
+    def _open_item(self, item: QListWidgetItem) -> None:
+        conv_id = item.data(Qt.ItemDataRole.UserRole)
+        if conv_id != self.conv_id or not self.turns:
+            self.open_conversation(conv_id)
+
+    def open_conversation(self, conv_id: str) -> None:
+        self.stop_reply()
+        self.calls.run(lambda c: c.conversation(conv_id), self._show_conversation)
+
+    def _show_conversation(self, conv: Conversation) -> None:
+        self.conv_id = conv.id
+        self.turns = [
+            Turn(m.role, m.content, m.id, _meta_of(m.model_dump()))
+            for m in conv.messages or []
+            if m.role in ("user", "assistant")
+        ]
+        if conv.model and self.model_picker.findData(conv.model) >= 0:
+            self.model_picker.setCurrentIndex(self.model_picker.findData(conv.model))
+        self.redraw()
+        self._update_buttons()
+
+    def new_chat(self) -> None:
+        self.stop_reply()
+        self.conv_id = None
+        self.turns = []
+        self.conversations.clearSelection()
+        self.redraw()
+        self.input.setFocus()
+        self._update_buttons()
+
+    # -- conversation menu: rename, export, delete -----------------------------------------
+    def _conversation_menu(self, pos: Any) -> None:
+        item = self.conversations.itemAt(pos)
+        if item is None:
+            return
+        conv_id = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction(self.tr("Rename…"), lambda: self.rename(conv_id, item.text()))
+        menu.addAction(self.tr("Export as Markdown…"), lambda: self.export(conv_id))
+        menu.addAction(self.tr("Delete"), lambda: self.delete(conv_id))
+        menu.exec(self.conversations.mapToGlobal(pos))
+
+    def rename(self, conv_id: str, current: str, title: str | None = None) -> None:
+        if title is None:
+            title, ok = QInputDialog.getText(
+                self, self.tr("Rename"), self.tr("Title:"), text=current
+            )
+            if not ok or not title.strip():
+                return
+        new = title.strip()
+        self.calls.run(
+            lambda c: c.update_conversation(conv_id, title=new),
+            lambda _c: self.refresh_conversations(),
+        )
+
+    def export(self, conv_id: str, path: Path | None = None) -> None:
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, self.tr("Export conversation"), "conversation.md", "Markdown (*.md)"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+        target = path
+
+        def write(client: EngineClient) -> Path:
+            target.write_text(client.export_conversation(conv_id, "md"), encoding="utf-8")
+            return target
+
+        self.calls.run(write, lambda p: self.notice.emit(self.tr("Saved %1").replace("%1", p.name)))
+
+    def delete(self, conv_id: str, confirm: bool = True) -> None:
+        if confirm:
+            answer = QMessageBox.question(
+                self, self.tr("Delete conversation"), self.tr("Delete this conversation?")
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+
+        def deleted(_: object) -> None:
+            if conv_id == self.conv_id:
+                self.new_chat()
+            self.refresh_conversations()
+
+        self.calls.run(lambda c: c.delete_conversation(conv_id), deleted)
+
+    # -- attachments -----------------------------------------------------------------------
+    def _choose_attachment(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Attach images"), "", "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp)"
+        )
+        for name in files:
+            self.add_attachment(Path(name))
+
+    def add_attachment(self, path: Path) -> None:
+        if kind_of(path) != "image":
+            self.notice.emit(
+                self.tr(
+                    "Only images can be attached to a message; drop audio on the window to transcribe it."
+                )
+            )
+            return
+        self.attachments.append(path)
+        self._show_attachments()
+
+    def _show_attachments(self) -> None:
+        names = ", ".join(p.name for p in self.attachments)
+        self.attachment_bar.setText(self.tr("Attached: %1").replace("%1", names))
+        self.attachment_bar.setVisible(bool(self.attachments))
+
+    def current_model(self) -> str | None:
+        data = self.model_picker.currentData()
+        return str(data) if data else None
+
+    def model_takes_images(self) -> bool:
+        card = self.models.get(self.current_model() or "")
+        return card is not None and "vision" in card.capabilities
+
+    # -- sending ---------------------------------------------------------------------------
+    def send_message(self) -> None:
+        text = self.input.toPlainText().strip()
+        if self.reply is not None or (not text and not self.attachments):
+            return
+        if self.attachments and not self.model_takes_images():
+            self.notice.emit(
+                self.tr(
+                    "The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text."
+                )
+            )
+            return
+        model = self.current_model()
+        params = self.params.values()
+        images = list(self.attachments)
+        editing = self._editing_id
+        card = self.models.get(model or "")
+        remote = card is not None and "remote" in card.capabilities
+        turn = Turn("user", text, images=[p.name for p in images])
+        self.turns.append(turn)
+        reply = Turn("assistant", "", meta={"model": model})
+        self.turns.append(reply)
+        self.input.clear()
+        self.attachments = []
+        self._show_attachments()
+        self._editing_id = None
+        history = [t for t in self.turns[:-2] if t.content]
+        conv_id = self.conv_id
+        recorded = remote or bool(images)
+
+        def run(client: EngineClient, handle: Handle) -> Iterator[tuple[str, Any]]:
+            cid = (
+                conv_id
+                or client.create_conversation(
+                    model=model,
+                    system_prompt=params.system_prompt or None,
+                    params=params.sampling(),
+                    overflow_policy=params.overflow_policy,
+                ).id
+            )
+            if conv_id is None:
+                yield ("conversation", cid)
+            else:
+                client.update_conversation(
+                    cid,
+                    system_prompt=params.system_prompt or None,
+                    overflow_policy=params.overflow_policy,
+                )
+            if editing is not None:
+                client.truncate_conversation(cid, editing)
+            if recorded:
+                # The user's words are kept before the model is asked anything.
+                ids = client.record_messages(
+                    cid, [{"role": "user", "content": _with_names(text, images)}]
+                )
+                yield ("user_id", ids[0])
+                messages: list[dict[str, Any]] = []
+                if params.system_prompt:
+                    messages.append({"role": "system", "content": params.system_prompt})
+                messages += [{"role": t.role, "content": t.content} for t in history]
+                parts: list[dict[str, Any]] = [
+                    {"type": "text", "text": text or "Describe this image."}
+                ]
+                parts += [image_part(p) for p in images]
+                messages.append({"role": "user", "content": parts})
+                stream = client.stream_chat(messages, model=model, **params.sampling())
+            else:
+                stream = client.send_message(cid, text, model=model, **params.sampling())
+            yield ("stream", stream)
+            with stream:
+                for piece in stream.deltas():
+                    yield ("text", piece)
+                    if handle.cancelled:
+                        break
+
+        handle = self.calls.stream(
+            run, self._on_reply_item, self._on_reply_done, self._on_reply_error
+        )
+        self.reply = Reply(handle=handle, turn=reply, started=time.monotonic(), recorded=recorded)
+        self._render_timer.start()
+        self.redraw()
+        self._update_buttons()
+
+    def _on_reply_item(self, item: tuple[str, Any]) -> None:
+        kind, value = item
+        reply = self.reply
+        if reply is None:
+            return
+        if kind == "conversation":
+            self.conv_id = value
+            self.refresh_conversations()
+        elif kind == "stream":
+            reply.stream = value
+        elif kind == "text":
+            reply.first_token = reply.first_token or time.monotonic()
+            reply.turn.content += value
+            self._dirty = True
+
+    def _on_reply_done(self, _: object) -> None:
+        self._finish_reply(interrupted=False)
+
+    def _on_reply_error(self, message: str) -> None:
+        if self.reply is not None:
+            self.reply.turn.meta["error"] = message
+        self._finish_reply(interrupted=True)
+        self.notice.emit(message)
+
+    def stop_reply(self) -> None:
+        """Stop at once: the UI lets go now; the worker closes the stream (and the engine stops
+        generating) at its next piece."""
+        if self.reply is None:
+            return
+        self.reply.handle.cancel()
+        self.reply.turn.meta["stopped"] = True
+        self._finish_reply(interrupted=True)
+
+    def _finish_reply(self, interrupted: bool) -> None:
+        reply = self.reply
+        if reply is None:
+            return
+        self.reply = None
+        self._render_timer.stop()
+        meta = reply.turn.meta
+        stream = reply.stream
+        if stream is not None:
+            usage = stream.usage or {}
+            meta["tokens"] = usage.get("completion_tokens")
+            if stream.served_by is not None:
+                meta["provider"] = stream.served_by.provider
+                meta["cost"] = stream.served_by.cost
+                meta["currency"] = stream.served_by.currency
+                meta["redactions"] = sum(stream.served_by.redactions.values())
+            if stream.context is not None:
+                meta["left_out"] = stream.context.messages_left_out
+                meta["summarized"] = stream.context.summarized_messages
+        meta.setdefault("provider", "local")
+        if reply.first_token is not None:
+            generating = time.monotonic() - reply.first_token
+            tokens = meta.get("tokens") or max(1, len(reply.turn.content) // 4)
+            if generating > 0.05:
+                meta["speed"] = round(tokens / generating, 1)
+        conv_id = self.conv_id
+        if reply.recorded and conv_id is not None and not meta.get("error_before_text"):
+            record = {
+                "role": "assistant",
+                "content": reply.turn.content,
+                "model": meta.get("model"),
+                "provider": meta.get("provider"),
+                "token_count": meta.get("tokens"),
+                "interrupted": interrupted,
+                "finish_reason": "interrupted" if interrupted else "stop",
+            }
+            self.calls.run(
+                lambda c: c.record_messages(conv_id, [record]), lambda _i: self._reload_ids()
+            )
+        elif conv_id is not None:
+            QTimer.singleShot(300, self._reload_ids)  # the engine writes the reply as it ends
+        self.redraw()
+        self._update_buttons()
+        self.reply_finished.emit()
+
+    def _reload_ids(self) -> None:
+        """Take the stored messages' ids (regenerate and edit need them), keeping what we show."""
+        conv_id = self.conv_id
+        if conv_id is None or self.reply is not None:
+            return
+
+        def apply(conv: Conversation) -> None:
+            if conv.id != self.conv_id or self.reply is not None:
+                return
+            stored = [m for m in conv.messages or [] if m.role in ("user", "assistant")]
+            if len(stored) == len(self.turns):
+                for turn, message in zip(self.turns, stored, strict=True):
+                    turn.id = message.id
+            self._update_buttons()
+            self.refresh_conversations()
+
+        self.calls.run(lambda c: c.conversation(conv_id), apply)
+
+    # -- regenerate and edit ---------------------------------------------------------------
+    def _last_user(self) -> Turn | None:
+        return next((t for t in reversed(self.turns) if t.role == "user"), None)
+
+    def regenerate(self) -> None:
+        last = self._last_user()
+        if self.reply is not None or last is None or last.id is None or last.images:
+            return
+        index = self.turns.index(last)
+        self.turns = self.turns[:index]
+        self._editing_id = last.id
+        self.input.setPlainText(last.content)
+        self.send_message()
+
+    def edit_last(self) -> None:
+        last = self._last_user()
+        if self.reply is not None or last is None or last.id is None:
+            return
+        index = self.turns.index(last)
+        self.turns = self.turns[:index]
+        self._editing_id = last.id  # deleted from the engine when the edit is sent
+        self.input.setPlainText(last.content)
+        self.input.setFocus()
+        self.redraw()
+        self._update_buttons()
+
+    # -- showing ---------------------------------------------------------------------------
+    def insert_text(self, text: str) -> None:
+        cursor = self.input.textCursor()
+        cursor.insertText(text)
+        self.input.setFocus()
+
+    def _update_buttons(self) -> None:
+        streaming = self.reply is not None
+        last = self._last_user()
+        self.send_button.setEnabled(not streaming)
+        self.stop_button.setEnabled(streaming)
+        can_redo = not streaming and last is not None and last.id is not None
+        self.regenerate_button.setEnabled(can_redo and last is not None and not last.images)
+        self.edit_button.setEnabled(can_redo)
+
+    def _render_if_dirty(self) -> None:
+        if self._dirty:
+            self.redraw()
+
+    def redraw(self) -> None:
+        self._dirty = False
+        bar = self.chat_view.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 8
+        blocks: list[str] = []
+        self.code_blocks = []
+        for turn in self.turns:
+            blocks.append(self._turn_html(turn))
+        self.chat_view.setHtml("".join(blocks))
+        if at_bottom or self.reply is not None:
+            bar.setValue(bar.maximum())
+
+    def _turn_html(self, turn: Turn) -> str:
+        you = turn.role == "user"
+        who = (
+            self.tr("You")
+            if you
+            else html.escape(str(turn.meta.get("model") or self.tr("Assistant")))
+        )
+        rendered = self.renderer.render(
+            turn.content or ("…" if self.reply and self.reply.turn is turn else "")
+        )
+        # Copy links are numbered across the whole transcript.
+        offset = len(self.code_blocks)
+        body = rendered.html
+        for i in reversed(range(len(rendered.code_blocks))):
+            body = body.replace(f'href="{COPY_SCHEME}:{i}"', f'href="{COPY_SCHEME}:{i + offset}"')
+        self.code_blocks.extend(rendered.code_blocks)
+        images = "".join(
+            f"<div style='color:#57606a'>🖼 {html.escape(n)}</div>" for n in turn.images
+        )
+        colour = "#0b57d0" if you else "#1f7a3a"
+        footer = "" if you else self._footer(turn)
+        return (
+            f"<div style='margin-top:10px'><b style='color:{colour}'>{who}</b></div>"
+            f"{images}{body}{footer}"
+        )
+
+    def _footer(self, turn: Turn) -> str:
+        meta = turn.meta
+        if self.reply is not None and self.reply.turn is turn:
+            return ""
+        facts: list[str] = []
+        if meta.get("provider"):
+            facts.append(html.escape(str(meta["provider"])))
+        if meta.get("tokens"):
+            facts.append(self.tr("%1 tokens").replace("%1", str(meta["tokens"])))
+        if meta.get("speed"):
+            facts.append(self.tr("%1 tokens/s").replace("%1", str(meta["speed"])))
+        if meta.get("cost") is not None:
+            facts.append(
+                f"{meta['cost']:.4f} {html.escape(str(meta.get('currency') or ''))}".strip()
+            )
+        if meta.get("left_out"):
+            facts.append(
+                self.tr("%1 earlier messages left out").replace("%1", str(meta["left_out"]))
+            )
+        if meta.get("summarized"):
+            facts.append(self.tr("%1 messages summarized").replace("%1", str(meta["summarized"])))
+        if meta.get("redactions"):
+            facts.append(self.tr("%1 items redacted").replace("%1", str(meta["redactions"])))
+        if meta.get("stopped") or meta.get("interrupted"):
+            facts.append(self.tr("stopped"))
+        if meta.get("error"):
+            facts.append("⚠ " + html.escape(str(meta["error"])))
+        if not facts:
+            return ""
+        return f"<div style='color:#6e7781; font-size:small'>{' · '.join(facts)}</div>"
+
+    def _link_clicked(self, url: QUrl) -> None:
+        if url.scheme() == COPY_SCHEME:
+            index = int(url.path() or "0")
+            if 0 <= index < len(self.code_blocks):
+                QGuiApplication.clipboard().setText(self.code_blocks[index])
+                self.notice.emit(self.tr("Code copied"))
+
+
+def _with_names(text: str, images: list[Path]) -> str:
+    names = ", ".join(p.name for p in images)
+    return f"{text}\n\n[images: {names}]" if images else text
+
+
+def _meta_of(message: dict[str, Any]) -> dict[str, Any]:
+    timings = message.get("timings") or {}
+    return {
+        "model": message.get("model"),
+        "provider": message.get("provider"),
+        "tokens": message.get("token_count"),
+        "speed": timings.get("tokens_per_second"),
+        "interrupted": message.get("interrupted"),
+    }

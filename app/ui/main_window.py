@@ -1,0 +1,263 @@
+"""The main window: pages for chat, transcription, models, usage and settings; the engine's
+status; files dropped anywhere on the window."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.attachments import desktop_config_dir, kind_of
+from app.engine_calls import EngineCalls
+from app.engine_link import EngineLink
+from app.presets import PresetStore
+from app.tasks import Tasks
+from app.ui.chat_page import ChatPage
+from app.ui.drop_cards import ImageCard, TranscriptCard, _Card
+from app.ui.models_page import ModelsPage
+from app.ui.settings_page import SettingsPage
+from app.ui.transcribe_page import TranscribePage
+from app.ui.usage_page import UsagePage
+from engine.schemas import Health
+
+STATE_COLOURS = {"starting": "#bf8700", "ready": "#1a7f37", "busy": "#0969da", "failed": "#cf222e"}
+NOTICE_MS = 8000
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, link: EngineLink, tasks: Tasks, env: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.link = link
+        self.tasks = tasks
+        self.calls = EngineCalls(link, tasks, self.show_error)
+        self.health: Health | None = None
+        self.cards: list[_Card] = []
+        self.notices: list[str] = []  # everything said to the user, newest last
+        self.setWindowTitle(self.tr("Hearth"))
+        self.resize(1200, 780)
+        self.setAcceptDrops(True)
+
+        presets = PresetStore(desktop_config_dir(env) / "presets.json")
+        self.chat = ChatPage(self.calls, presets)
+        self.transcribe = TranscribePage(self.calls)
+        self.models = ModelsPage(self.calls)
+        self.usage = UsagePage(self.calls)
+        self.settings = SettingsPage(self.calls)
+        self.pages = QStackedWidget()
+        self.nav = QListWidget()
+        self.nav.setFixedWidth(150)
+        for page, label in (
+            (self.chat, self.tr("Chat")),
+            (self.transcribe, self.tr("Transcribe")),
+            (self.models, self.tr("Models")),
+            (self.usage, self.tr("Usage")),
+            (self.settings, self.tr("Settings")),
+        ):
+            self.pages.addWidget(page)
+            self.nav.addItem(label)
+            page.notice.connect(self.show_notice)
+        self.nav.currentRowChanged.connect(self._show_page)
+        self.nav.setCurrentRow(0)
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.addWidget(self.nav)
+        row.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.status_dot = QLabel("●")
+        self.status_label = QLabel()
+        self.local_label = QLabel()
+        self.statusBar().addPermanentWidget(self.local_label)
+        self.statusBar().addWidget(self.status_dot)
+        self.statusBar().addWidget(self.status_label, 1)
+
+        link.status.connect(self._on_status)
+        link.ready.connect(self._on_ready)
+        link.restarted.connect(
+            lambda why: self.show_notice(self.tr("The engine was restarted: %1").replace("%1", why))
+        )
+        self.models.models_changed.connect(self._on_models_changed)
+        self.settings.applied.connect(lambda _v: self._on_models_changed())
+        self.chat.reply_finished.connect(lambda: None)
+        self._on_status(link.state, link.detail)
+        self._shortcuts()
+
+    def _shortcuts(self) -> None:
+        for keys, slot in (
+            ("Ctrl+N", self._new_chat),
+            ("Ctrl+Return", self.chat.send_message),
+            ("Escape", self.chat.stop_reply),
+            ("Ctrl+F", self._search),
+            ("Ctrl+,", lambda: self.nav.setCurrentRow(4)),
+        ):
+            QShortcut(QKeySequence(keys), self, slot)
+        for i in range(5):
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, partial(self.nav.setCurrentRow, i))
+
+    def _new_chat(self) -> None:
+        self.nav.setCurrentRow(0)
+        self.chat.new_chat()
+
+    def _search(self) -> None:
+        self.nav.setCurrentRow(0)
+        self.chat.search.setFocus()
+        self.chat.search.selectAll()
+
+    def _show_page(self, row: int) -> None:
+        self.pages.setCurrentIndex(row)
+        if self.link.client is not None and self.link.state in ("ready", "busy"):
+            page = self.pages.currentWidget()
+            if page in (self.models, self.usage, self.settings):
+                page.refresh()
+
+    # -- engine state ----------------------------------------------------------------------
+    def _on_status(self, state: str, detail: str) -> None:
+        names = {
+            "starting": self.tr("Starting"),
+            "ready": self.tr("Ready"),
+            "busy": self.tr("Working"),
+            "failed": self.tr("Engine problem"),
+        }
+        self.status_label.setProperty("state", state)
+        self.status_dot.setStyleSheet(f"color: {STATE_COLOURS.get(state, '#6e7781')};")
+        text = names.get(state, state)
+        self.status_label.setText(f"{text} — {detail}" if detail else text)
+
+    def _on_ready(self) -> None:
+        self.chat.engine_ready()
+        self._on_models_changed()
+        self._show_page(self.nav.currentRow())
+
+    def _on_models_changed(self) -> None:
+        self.chat.refresh_models()
+        self.calls.run(lambda c: c.health(), self._on_health)
+        self.calls.run(
+            lambda c: [m.id for m in c.models().data if m.kind == "transcription"],
+            self.transcribe.set_speech_models,
+        )
+
+    def _on_health(self, health: Health) -> None:
+        self.health = health
+        if health.fully_local:
+            self.local_label.setText("🔒 " + self.tr("Fully local"))
+            self.local_label.setToolTip(
+                self.tr("No remote provider is enabled: nothing leaves this device.")
+            )
+        else:
+            hosts = ", ".join(health.remote_hosts)
+            self.local_label.setText("🌐 " + self.tr("May contact: %1").replace("%1", hosts))
+            self.local_label.setToolTip(self.tr("Remote providers are configured."))
+
+    # -- messages to the user --------------------------------------------------------------
+    def show_notice(self, message: str) -> None:
+        self.notices.append(message)
+        self.statusBar().showMessage(message, NOTICE_MS)
+
+    def show_error(self, message: str) -> None:
+        self.show_notice("⚠ " + message)
+
+    def confirm(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(self, title, question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- dropped files ---------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    def open_files(self, paths: list[Path]) -> None:
+        """Audio and video: transcribe; images: caption and text; .gguf: import as a model."""
+        for path in paths:
+            kind = kind_of(path)
+            if kind is None or not path.is_file():
+                self.show_error(
+                    self.tr(
+                        "%1 cannot be opened here: drop audio, video, images or .gguf model files."
+                    ).replace("%1", path.name)
+                )
+            elif kind == "model":
+                if self.confirm(
+                    self.tr("Import model"),
+                    self.tr("Import %1 as a model?").replace("%1", path.name),
+                ):
+                    self.models.import_file(path)
+            elif self.nav.currentRow() == 1 and kind == "audio":
+                self.transcribe.add_files([path])
+                self.transcribe.start_all()
+            else:
+                self.nav.setCurrentRow(0)
+                self._add_card(path, kind)
+
+    def _add_card(self, path: Path, kind: str) -> None:
+        card: _Card
+        if kind == "audio":
+            card = TranscriptCard(self.calls, path)
+        else:
+            can_caption = bool(self.health and self.health.vision_models)
+            image = ImageCard(self.calls, path, can_caption)
+            image.send_image.connect(self.chat.add_attachment)
+            card = image
+        card.insert_text.connect(self.chat.insert_text)
+        card.open_document.connect(self.open_document)
+        card.closed.connect(self._remove_card)
+        self.cards.append(card)
+        self.chat.drop_area.addWidget(card)
+
+    def _remove_card(self, card: _Card) -> None:
+        card.stop_watching()
+        if card in self.cards:
+            self.cards.remove(card)
+        card.setParent(None)
+        card.deleteLater()
+
+    def open_document(self, title: str, text: str) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle(title)
+        dialog.resize(640, 480)
+        editor = QPlainTextEdit(text)
+        save = QPushButton(self.tr("Save as…"))
+
+        def save_text() -> None:
+            name, _ = QFileDialog.getSaveFileName(
+                dialog, self.tr("Save"), Path(title).stem + ".txt"
+            )
+            if name:
+                Path(name).write_text(editor.toPlainText(), encoding="utf-8")
+
+        save.clicked.connect(save_text)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(editor)
+        layout.addWidget(save, 0, Qt.AlignmentFlag.AlignRight)
+        dialog.show()
+
+    # -- closing ---------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        for card in self.cards:
+            card.stop_watching()
+        self.chat.stop_reply()
+        self.tasks.shutdown()
+        self.link.stop()
+        event.accept()
