@@ -1,8 +1,9 @@
 # The two commands: `make run` and `make test`. Each sets up .venv on a fresh machine.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+UI_SOURCES = app/ui/*.py app/engine_link.py app/desktop.py
 
-.PHONY: run test setup setup-dev system-deps lint typecheck boundaries bench clean
+.PHONY: run test setup setup-dev system-deps lint typecheck boundaries bench clean translations screenshots
 
 run: setup
 	$(VENV)/bin/hearth
@@ -28,6 +29,11 @@ system-deps:
 
 test: setup-dev system-deps lint typecheck boundaries
 	$(PY) -m pytest
+
+# After changing UI text: refresh the .ts files (then translate what lupdate marks unfinished).
+translations: setup-dev
+	$(VENV)/bin/pyside6-lupdate -no-obsolete $(UI_SOURCES) -ts app/ui/i18n/hearth_zh_CN.ts
+	$(VENV)/bin/pyside6-lrelease app/ui/i18n/hearth_zh_CN.ts -qm app/ui/i18n/hearth_zh_CN.qm
 
 bench: setup-dev
 	$(PY) benchmarks/run_all.py

@@ -42,3 +42,11 @@ fi
 
 echo "==> embedded models"
 "$py" -m engine install-models
+
+# The desktop's translations: compiled from the .ts sources the repository keeps.
+for ts in app/ui/i18n/*.ts; do
+  qm="${ts%.ts}.qm"
+  if [ ! -f "$qm" ] || [ "$ts" -nt "$qm" ]; then
+    "$VENV/bin/pyside6-lrelease" -silent "$ts" -qm "$qm"
+  fi
+done

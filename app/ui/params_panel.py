@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -18,6 +18,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.presets import OVERFLOW_POLICIES, Preset, PresetStore
+
+
+# The built-in presets' names, for the translators (lupdate reads these).
+PRESET_NAMES = (
+    QT_TRANSLATE_NOOP("ParamsPanel", "Balanced"),
+    QT_TRANSLATE_NOOP("ParamsPanel", "Customer service"),
+    QT_TRANSLATE_NOOP("ParamsPanel", "Writing"),
+    QT_TRANSLATE_NOOP("ParamsPanel", "Coding"),
+    QT_TRANSLATE_NOOP("ParamsPanel", "Data analysis"),
+)
 
 
 class ParamsPanel(QWidget):

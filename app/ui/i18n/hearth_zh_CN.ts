@@ -1,0 +1,1115 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>BarChart</name>
+    <message>
+        <location filename="../bar_chart.py" line="34" />
+        <source>No data yet</source>
+        <translation>暂无数据</translation>
+    </message>
+</context>
+<context>
+    <name>ChatInput</name>
+    <message>
+        <location filename="../chat_input.py" line="21" />
+        <source>Message Hearth… (Enter sends, Shift+Enter for a new line)</source>
+        <translation>给 Hearth 发消息…（Enter 发送，Shift+Enter 换行）</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPage</name>
+    <message>
+        <location filename="../chat_page.py" line="79" />
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="94" />
+        <source>Search conversations</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="101" />
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="119" />
+        <source>Parameters</source>
+        <translation>参数</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="123" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="129" />
+        <source>Start a conversation, or drop a file here.</source>
+        <translation>开始对话，或把文件拖到这里。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="137" />
+        <source>Attach…</source>
+        <translation>附件…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="139" />
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="141" />
+        <source>Edit last</source>
+        <translation>编辑上一条</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="143" />
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="146" />
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="210" />
+        <source>New conversation</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="254" />
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="255" />
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="256" />
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="262" />
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="262" />
+        <source>Title:</source>
+        <translation>标题：</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="275" />
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="286" />
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="291" />
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="291" />
+        <source>Delete this conversation?</source>
+        <translation>删除这个对话？</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="306" />
+        <source>Attach images</source>
+        <translation>添加图片</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="315" />
+        <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
+        <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="324" />
+        <source>Attached: %1</source>
+        <translation>已附加：%1</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="343" />
+        <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
+        <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="574" />
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="576" />
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="605" />
+        <source>%1 tokens</source>
+        <translation>%1 个词元</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="607" />
+        <source>%1 tokens/s</source>
+        <translation>%1 词元/秒</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="614" />
+        <source>%1 earlier messages left out</source>
+        <translation>省略了 %1 条较早的消息</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="617" />
+        <source>%1 messages summarized</source>
+        <translation>已摘要 %1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="619" />
+        <source>%1 items redacted</source>
+        <translation>已脱敏 %1 项</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="621" />
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="633" />
+        <source>Code copied</source>
+        <translation>代码已复制</translation>
+    </message>
+</context>
+<context>
+    <name>EngineLink</name>
+    <message>
+        <location filename="../../engine_link.py" line="65" />
+        <source>Starting the engine…</source>
+        <translation>正在启动引擎…</translation>
+    </message>
+    <message>
+        <location filename="../../engine_link.py" line="115" />
+        <source>The engine stopped unexpectedly (exit code %1).</source>
+        <translation>引擎意外停止（退出码 %1）。</translation>
+    </message>
+    <message>
+        <location filename="../../engine_link.py" line="130" />
+        <source>The engine stopped answering.</source>
+        <translation>引擎没有响应。</translation>
+    </message>
+    <message>
+        <location filename="../../engine_link.py" line="147" />
+        <source>Trying again in %1 s.</source>
+        <translation>%1 秒后重试。</translation>
+    </message>
+</context>
+<context>
+    <name>ImageCard</name>
+    <message>
+        <location filename="../drop_cards.py" line="198" />
+        <source>Insert text into chat</source>
+        <translation>把文字插入对话</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="203" />
+        <source>Send image to chat</source>
+        <translation>把图片发送到对话</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="210" />
+        <source>No vision model is installed: showing the text only.</source>
+        <translation>未安装视觉模型：只显示文字。</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="220" />
+        <source>(no text found)</source>
+        <translation>（未找到文字）</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../main_window.py" line="52" />
+        <source>Hearth</source>
+        <translation>Hearth</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="66" />
+        <source>Chat</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="67" />
+        <source>Transcribe</source>
+        <translation>转写</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="68" />
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="69" />
+        <source>Usage</source>
+        <translation>用量</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="70" />
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="94" />
+        <source>The engine was restarted: %1</source>
+        <translation>引擎已重新启动：%1</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="133" />
+        <source>Starting</source>
+        <translation>启动中</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="134" />
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="135" />
+        <source>Working</source>
+        <translation>处理中</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="136" />
+        <source>Engine problem</source>
+        <translation>引擎出现问题</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="159" />
+        <source>Fully local</source>
+        <translation>完全本地</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="161" />
+        <source>No remote provider is enabled: nothing leaves this device.</source>
+        <translation>未启用远程服务：数据不会离开本机。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="165" />
+        <source>May contact: %1</source>
+        <translation>可能连接：%1</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="166" />
+        <source>Remote providers are configured.</source>
+        <translation>已配置远程服务。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="198" />
+        <source>%1 cannot be opened here: drop audio, video, images or .gguf model files.</source>
+        <translation>无法在此打开 %1：请拖入音频、视频、图片或 .gguf 模型文件。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="203" />
+        <source>Import model</source>
+        <translation>导入模型</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="204" />
+        <source>Import %1 as a model?</source>
+        <translation>把 %1 导入为模型？</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="241" />
+        <source>Save as…</source>
+        <translation>另存为…</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="245" />
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsPage</name>
+    <message>
+        <location filename="../models_page.py" line="54" />
+        <location filename="../models_page.py" line="66" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="55" />
+        <location filename="../models_page.py" line="68" />
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="56" />
+        <source>Quantisation</source>
+        <translation>量化</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="57" />
+        <source>Context</source>
+        <translation>上下文</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="58" />
+        <source>Capabilities</source>
+        <translation>能力</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="67" />
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="69" />
+        <source>Licence</source>
+        <translation>许可证</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="70" />
+        <location filename="../models_page.py" line="146" />
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="75" />
+        <source>Import a GGUF file…</source>
+        <translation>导入 GGUF 文件…</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="77" />
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="85" />
+        <source>Installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="87" />
+        <source>Catalog</source>
+        <translation>模型目录</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="121" />
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="125" />
+        <source>built in</source>
+        <translation>内置</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="139" />
+        <source>installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="143" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="165" />
+        <source>Downloaded %1</source>
+        <translation>已下载 %1</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="181" />
+        <source>Download cancelled; it resumes where it stopped.</source>
+        <translation>下载已取消；下次会从中断处继续。</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="185" />
+        <source>Import a model</source>
+        <translation>导入模型</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="191" />
+        <source>Imported %1</source>
+        <translation>已导入 %1</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="201" />
+        <source>Delete model</source>
+        <translation>删除模型</translation>
+    </message>
+    <message>
+        <location filename="../models_page.py" line="202" />
+        <source>Delete %1 from this device?</source>
+        <translation>从本机删除 %1？</translation>
+    </message>
+</context>
+<context>
+    <name>ParamsPanel</name>
+    <message>
+        <location filename="../params_panel.py" line="25" />
+        <source>Balanced</source>
+        <translation>均衡</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="26" />
+        <source>Customer service</source>
+        <translation>客户服务</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="27" />
+        <source>Writing</source>
+        <translation>写作</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="28" />
+        <source>Coding</source>
+        <translation>编程</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="29" />
+        <source>Data analysis</source>
+        <translation>数据分析</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="48" />
+        <source>Optional instructions for the model</source>
+        <translation>给模型的可选指示</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="52" />
+        <source>Summarize older messages</source>
+        <translation>摘要较早的消息</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="53" />
+        <source>Drop the oldest messages</source>
+        <translation>丢弃最早的消息</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="54" />
+        <source>Stop and say so</source>
+        <translation>停止并说明</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="58" />
+        <source>Save as preset…</source>
+        <translation>保存为预设…</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="60" />
+        <source>Delete preset</source>
+        <translation>删除预设</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="64" />
+        <source>Preset</source>
+        <translation>预设</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="65" />
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="66" />
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="67" />
+        <source>Max tokens</source>
+        <translation>最大词元数</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="68" />
+        <source>Frequency penalty</source>
+        <translation>频率惩罚</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="69" />
+        <source>Presence penalty</source>
+        <translation>存在惩罚</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="70" />
+        <source>When the context is full</source>
+        <translation>上下文已满时</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="72" />
+        <source>Parameters</source>
+        <translation>参数</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="76" />
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="121" />
+        <source>Save preset</source>
+        <translation>保存预设</translation>
+    </message>
+    <message>
+        <location filename="../params_panel.py" line="121" />
+        <source>Preset name:</source>
+        <translation>预设名称：</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <location filename="../settings_page.py" line="60" />
+        <source>Apply</source>
+        <translation>应用</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="73" />
+        <source>Models and hardware</source>
+        <translation>模型与硬件</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="76" />
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="81" />
+        <location filename="../settings_page.py" line="298" />
+        <source>Models folder</source>
+        <translation>模型文件夹</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="84" />
+        <source>Default chat model</source>
+        <translation>默认对话模型</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="85" />
+        <source>Default transcription model</source>
+        <translation>默认转写模型</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="89" />
+        <source>Context size (tokens)</source>
+        <translation>上下文长度（词元）</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="92" />
+        <source>automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="93" />
+        <source>CPU threads</source>
+        <translation>CPU 线程</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="94" />
+        <source>Automatic (as many layers as fit)</source>
+        <translation>自动（尽可能多的层）</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="105" />
+        <source>GPU layers</source>
+        <translation>GPU 层数</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="109" />
+        <source>Privacy</source>
+        <translation>隐私</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="113" />
+        <source>Local only (nothing leaves this device)</source>
+        <translation>仅本地（数据不离开本机）</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="114" />
+        <source>Local first, remote as a fallback</source>
+        <translation>本地优先，远程备用</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="115" />
+        <source>Remote first, local as a fallback</source>
+        <translation>远程优先，本地备用</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="116" />
+        <source>Remote only</source>
+        <translation>仅远程</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="120" />
+        <source>Routing</source>
+        <translation>路由</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="123" />
+        <source>Fallback remote model</source>
+        <translation>备用远程模型</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="125" />
+        <source>comma-separated names and words</source>
+        <translation>用逗号分隔的名称和词语</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="126" />
+        <source>Always redact</source>
+        <translation>始终脱敏</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="128" />
+        <source>one regular expression per line</source>
+        <translation>每行一个正则表达式</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="130" />
+        <source>Redaction patterns</source>
+        <translation>脱敏规则</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="131" />
+        <source>Apply the moderation lists</source>
+        <translation>应用内容审核列表</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="132" />
+        <source>Save "remember that …" as a memory</source>
+        <translation>把“记住……”保存为记忆</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="133" />
+        <source>Keep message text in the audit log</source>
+        <translation>在审计日志中保留消息文本</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="139" />
+        <source>Remote providers and keys</source>
+        <translation>远程服务与密钥</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="149" />
+        <source>comma-separated model names</source>
+        <translation>用逗号分隔的模型名称</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="152" />
+        <source>kept in the key store, never shown again</source>
+        <translation>保存在密钥库中，不再显示</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="153" />
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="154" />
+        <source>Base URL</source>
+        <translation>基础 URL</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="155" />
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="156" />
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="160" />
+        <source>Add provider</source>
+        <translation>添加服务</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="161" />
+        <source>Test selected</source>
+        <translation>测试所选</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="162" />
+        <source>Remove selected</source>
+        <translation>移除所选</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="171" />
+        <source>Keys in the key store</source>
+        <translation>密钥库中的密钥</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="176" />
+        <source>Local API (for other tools)</source>
+        <translation>本地 API（供其他工具使用）</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="180" />
+        <location filename="../settings_page.py" line="198" />
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="187" />
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="191" />
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="200" />
+        <source>Rotate</source>
+        <translation>轮换</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="206" />
+        <source>API token</source>
+        <translation>API 令牌</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="210" />
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="220" />
+        <source>Interface language (after a restart)</source>
+        <translation>界面语言（重启后生效）</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="284" />
+        <source>This build runs models on the CPU (no GPU offload).</source>
+        <translation>此版本在 CPU 上运行模型（不支持 GPU 卸载）。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="291" />
+        <source>About %1 of GPU memory for the default model</source>
+        <translation>默认模型约占用 %1 显存</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="338" />
+        <source>Nothing to change.</source>
+        <translation>没有需要更改的内容。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="343" />
+        <source>Settings saved.</source>
+        <translation>设置已保存。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="362" />
+        <source>Provider %1 saved.</source>
+        <translation>服务 %1 已保存。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="377" />
+        <source>%1 answers: %2</source>
+        <translation>%1 已响应：%2</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="392" />
+        <source>A new API token is in use; update other tools that used the old one.</source>
+        <translation>新的 API 令牌已启用；请更新使用旧令牌的其他工具。</translation>
+    </message>
+</context>
+<context>
+    <name>TranscribePage</name>
+    <message>
+        <location filename="../transcribe_page.py" line="53" />
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="54" />
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="55" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="56" />
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="57" />
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="61" />
+        <source>Add files…</source>
+        <translation>添加文件…</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="63" />
+        <source>Transcribe all</source>
+        <translation>全部转写</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="65" />
+        <source>Cancel all</source>
+        <translation>全部取消</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="70" />
+        <source>Export all…</source>
+        <translation>全部导出…</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="72" />
+        <source>Clear finished</source>
+        <translation>清除已完成</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="78" />
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="84" />
+        <source>Add audio or video files, choose a language and model for each, and transcribe them in the background.</source>
+        <translation>添加音频或视频文件，为每个文件选择语言和模型，并在后台转写。</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="103" />
+        <source>Add files</source>
+        <translation>添加文件</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="113" />
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="119" />
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="137" />
+        <source>Sending…</source>
+        <translation>发送中…</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="156" />
+        <source>Failed: %1</source>
+        <translation>失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="174" />
+        <source>Export to folder</source>
+        <translation>导出到文件夹</translation>
+    </message>
+    <message>
+        <location filename="../transcribe_page.py" line="191" />
+        <source>Exported %1 transcripts</source>
+        <translation>已导出 %1 份转写稿</translation>
+    </message>
+</context>
+<context>
+    <name>TranscriptCard</name>
+    <message>
+        <location filename="../drop_cards.py" line="116" />
+        <source>Insert into chat</source>
+        <translation>插入对话</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="118" />
+        <source>Open as document</source>
+        <translation>作为文档打开</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="121" />
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="148" />
+        <source>Export transcript</source>
+        <translation>导出转写稿</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="164" />
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+</context>
+<context>
+    <name>UsagePage</name>
+    <message>
+        <location filename="../usage_page.py" line="37" />
+        <source>Tokens per day</source>
+        <translation>每日词元数</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="38" />
+        <source>First token (ms) by provider</source>
+        <translation>各服务首词元延迟（毫秒）</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="39" />
+        <source>Cost by provider</source>
+        <translation>各服务费用</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="46" />
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="47" />
+        <source>Endpoint</source>
+        <translation>接口</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="48" />
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="49" />
+        <source>Provider</source>
+        <translation>服务</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="50" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="51" />
+        <source>Time (ms)</source>
+        <translation>耗时（毫秒）</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="57" />
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="61" />
+        <source>Recent requests</source>
+        <translation>最近的请求</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="65" />
+        <source>Edit…</source>
+        <translation>编辑…</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="67" />
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="74" />
+        <source>What Hearth remembers across conversations (say "remember that …" in a chat to add one).</source>
+        <translation>Hearth 跨对话记住的内容（在对话中说“记住……”即可添加）。</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="86" />
+        <source>Usage</source>
+        <translation>用量</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="87" />
+        <source>Memories</source>
+        <translation>记忆</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="153" />
+        <source>Edit memory</source>
+        <translation>编辑记忆</translation>
+    </message>
+    <message>
+        <location filename="../usage_page.py" line="153" />
+        <source>Memory:</source>
+        <translation>记忆：</translation>
+    </message>
+</context>
+<context>
+    <name>_Card</name>
+    <message>
+        <location filename="../drop_cards.py" line="42" />
+        <source>Sending…</source>
+        <translation>发送中…</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="45" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="49" />
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="72" />
+        <source>Waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="73" />
+        <source>Working</source>
+        <translation>处理中</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="74" />
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="75" />
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="76" />
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="89" />
+        <source>Failed: %1</source>
+        <translation>失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../drop_cards.py" line="96" />
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+</context>
+<context>
+    <name>window</name>
+    <message>
+        <location filename="../../desktop.py" line="44" />
+        <source>Unlock the key store</source>
+        <translation>解锁密钥库</translation>
+    </message>
+    <message>
+        <location filename="../../desktop.py" line="45" />
+        <source>Key store passphrase:</source>
+        <translation>密钥库口令：</translation>
+    </message>
+</context>
+</TS>
