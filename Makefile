@@ -6,6 +6,7 @@ UI_SOURCES = app/ui/*.py app/engine_link.py app/desktop.py
 .PHONY: run test setup setup-dev system-deps lint typecheck boundaries bench clean translations screenshots
 
 run: setup
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then scripts/system_deps.sh desktop || true; fi
 	$(VENV)/bin/hearth
 
 setup:
@@ -25,7 +26,12 @@ boundaries: setup-dev
 	$(VENV)/bin/lint-imports
 
 system-deps:
-	scripts/system_deps.sh
+	scripts/system_deps.sh test
+
+# PNGs of the main screens for the README, rendered under Xvfb.
+screenshots: setup-dev
+	scripts/system_deps.sh screenshots
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) scripts/screenshots.py docs/screenshots
 
 test: setup-dev system-deps lint typecheck boundaries
 	$(PY) -m pytest

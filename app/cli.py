@@ -302,14 +302,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "transcribe":
             with engine_client() as client:
                 return transcribe_cli.transcribe_files(client, args)
+        reason = "there is no display"
         if _display_available():
-            from app.desktop import run_desktop
+            from app.desktop import desktop_problem, run_desktop
 
-            return run_desktop()
-        print(
-            "Opening the terminal chat instead of the desktop app: there is no display.",
-            file=sys.stderr,
-        )
+            problem = desktop_problem()
+            if problem is None:
+                return run_desktop()
+            reason = problem
+        print(f"Opening the terminal chat instead of the desktop app: {reason}.", file=sys.stderr)
         return run_chat(_parser().parse_args(["chat"]))
     except EngineError as exc:
         print(f"hearth: {exc.message}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +20,24 @@ def install_translation(app: object, language: str) -> object | None:
         app.installTranslator(translator)  # type: ignore[attr-defined]
         return translator
     return None
+
+
+def desktop_problem() -> str | None:
+    """Why Qt cannot open a window here (a missing system library), or None when it can.
+
+    Tried in a child process: Qt aborts the whole process when no platform plugin loads."""
+    probe = "from PySide6.QtGui import QGuiApplication; QGuiApplication([])"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "Qt could not be started"
+    if done.returncode == 0:
+        return None
+    if "xcb-cursor" in done.stderr or "platform plugin" in done.stderr:
+        return "Qt's display libraries are missing (`scripts/system_deps.sh desktop` installs them)"
+    return "Qt could not open a window"
 
 
 def run_desktop() -> int:

@@ -1,22 +1,50 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: espeak-ng speaks the test sentences for transcription;
-# gnome-keyring and dbus-daemon give the key store tests a real Secret Service; fonts-noto-cjk
-# draws the English and Chinese text the OCR tests read.
+# Debian packages Hearth needs beyond Python wheels, by purpose:
+#   test (default): espeak-ng speaks the test sentences for transcription; gnome-keyring and
+#     dbus-daemon give the key store tests a real Secret Service; fonts-noto-cjk draws the
+#     English and Chinese text the OCR tests read; iproute2 and util-linux make the offline
+#     test's network namespace.
+#   desktop: the X11 libraries Qt's xcb plugin loads (a desktop system has them already).
+#   screenshots: the desktop's libraries plus Xvfb, to render the screens without a display.
 # Installs what is missing (as root, with apt-get); elsewhere says what to install and fails.
 set -euo pipefail
+purpose="${1:-test}"
 needed=()
-command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
-command -v gnome-keyring-daemon >/dev/null 2>&1 || needed+=(gnome-keyring)
-command -v dbus-daemon >/dev/null 2>&1 || needed+=(dbus-daemon)
-[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)
-command -v ip >/dev/null 2>&1 || needed+=(iproute2)          # the offline test's namespace
-command -v unshare >/dev/null 2>&1 || needed+=(util-linux)
+need_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || needed+=("$2"); }
+case "$purpose" in
+  test)
+    command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
+    command -v gnome-keyring-daemon >/dev/null 2>&1 || needed+=(gnome-keyring)
+    command -v dbus-daemon >/dev/null 2>&1 || needed+=(dbus-daemon)
+    [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)
+    command -v ip >/dev/null 2>&1 || needed+=(iproute2)
+    command -v unshare >/dev/null 2>&1 || needed+=(util-linux)
+    ;;
+  desktop|screenshots)
+    need_lib libxcb-cursor.so.0 libxcb-cursor0
+    need_lib libxcb-icccm.so.4 libxcb-icccm4
+    need_lib libxcb-keysyms.so.1 libxcb-keysyms1
+    need_lib libxcb-image.so.0 libxcb-image0
+    need_lib libxcb-render-util.so.0 libxcb-render-util0
+    need_lib libxcb-shape.so.0 libxcb-shape0
+    need_lib libxcb-randr.so.0 libxcb-randr0
+    need_lib libxcb-xkb.so.1 libxcb-xkb1
+    need_lib libxkbcommon-x11.so.0 libxkbcommon-x11-0
+    need_lib libEGL.so.1 libegl1
+    need_lib libfontconfig.so.1 libfontconfig1
+    [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)
+    if [ "$purpose" = screenshots ]; then
+      command -v xvfb-run >/dev/null 2>&1 || needed+=(xvfb xauth)
+    fi
+    ;;
+  *) echo "usage: $0 [test|desktop|screenshots]" >&2; exit 2 ;;
+esac
 [ ${#needed[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing ${needed[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
 else
-  echo "The tests need: ${needed[*]}. Install them (e.g. sudo apt-get install ${needed[*]})." >&2
+  echo "Hearth needs: ${needed[*]}. Install them (e.g. sudo apt-get install ${needed[*]})." >&2
   exit 1
 fi

@@ -28,7 +28,7 @@ class BarChart(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.rect().adjusted(8, 8, -8, -8)
         painter.drawText(rect, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, self.title)
-        area = QRectF(rect.left(), rect.top() + 24, rect.width(), rect.height() - 48)
+        area = QRectF(rect.left(), rect.top() + 44, rect.width(), rect.height() - 68)
         if not self.points:
             painter.setPen(QColor("#6e7781"))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.tr("No data yet"))

@@ -585,7 +585,7 @@ class ChatPage(QWidget):
             body = body.replace(f'href="{COPY_SCHEME}:{i}"', f'href="{COPY_SCHEME}:{i + offset}"')
         self.code_blocks.extend(rendered.code_blocks)
         images = "".join(
-            f"<div style='color:#57606a'>🖼 {html.escape(n)}</div>" for n in turn.images
+            f"<div style='color:#57606a'>[{html.escape(n)}]</div>" for n in turn.images
         )
         colour = "#0b57d0" if you else "#1f7a3a"
         footer = "" if you else self._footer(turn)
@@ -620,7 +620,7 @@ class ChatPage(QWidget):
         if meta.get("stopped") or meta.get("interrupted"):
             facts.append(self.tr("stopped"))
         if meta.get("error"):
-            facts.append("⚠ " + html.escape(str(meta["error"])))
+            facts.append(html.escape(str(meta["error"])))
         if not facts:
             return ""
         return f"<div style='color:#6e7781; font-size:small'>{' · '.join(facts)}</div>"

@@ -38,6 +38,11 @@ from engine.schemas import Health
 
 STATE_COLOURS = {"starting": "#bf8700", "ready": "#1a7f37", "busy": "#0969da", "failed": "#cf222e"}
 NOTICE_MS = 8000
+STYLE = """
+QListWidget#nav { border: none; background: transparent; font-size: 14px; }
+QListWidget#nav::item { padding: 9px 12px; border-radius: 6px; }
+QListWidget#nav::item:selected { background: #dbe7fb; color: #0b3d91; }
+"""
 
 
 class MainWindow(QMainWindow):
@@ -61,7 +66,9 @@ class MainWindow(QMainWindow):
         self.settings = SettingsPage(self.calls)
         self.pages = QStackedWidget()
         self.nav = QListWidget()
-        self.nav.setFixedWidth(150)
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(140)
+        self.setStyleSheet(STYLE)
         for page, label in (
             (self.chat, self.tr("Chat")),
             (self.transcribe, self.tr("Transcribe")),
@@ -156,13 +163,15 @@ class MainWindow(QMainWindow):
     def _on_health(self, health: Health) -> None:
         self.health = health
         if health.fully_local:
-            self.local_label.setText("🔒 " + self.tr("Fully local"))
+            self.local_label.setText(self.tr("Fully local"))
+            self.local_label.setStyleSheet("color: #1a7f37; font-weight: 600;")
             self.local_label.setToolTip(
                 self.tr("No remote provider is enabled: nothing leaves this device.")
             )
         else:
             hosts = ", ".join(health.remote_hosts)
-            self.local_label.setText("🌐 " + self.tr("May contact: %1").replace("%1", hosts))
+            self.local_label.setText(self.tr("May contact: %1").replace("%1", hosts))
+            self.local_label.setStyleSheet("color: #9a6700; font-weight: 600;")
             self.local_label.setToolTip(self.tr("Remote providers are configured."))
 
     # -- messages to the user --------------------------------------------------------------
@@ -171,7 +180,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, NOTICE_MS)
 
     def show_error(self, message: str) -> None:
-        self.show_notice("⚠ " + message)
+        self.show_notice(message)
 
     def confirm(self, title: str, question: str) -> bool:
         answer = QMessageBox.question(self, title, question)

@@ -60,6 +60,7 @@ class ModelsPage(QWidget):
             ]
         )
         self.installed.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.installed.verticalHeader().hide()
         self.catalog = QTableWidget(0, 6)
         self.catalog.setHorizontalHeaderLabels(
             [
@@ -72,6 +73,7 @@ class ModelsPage(QWidget):
             ]
         )
         self.catalog.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.catalog.verticalHeader().hide()
         import_button = QPushButton(self.tr("Import a GGUF file…"))
         import_button.clicked.connect(self._choose_import)
         refresh = QPushButton(self.tr("Refresh"))

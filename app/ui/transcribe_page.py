@@ -58,6 +58,7 @@ class TranscribePage(QWidget):
             ]
         )
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
         add = QPushButton(self.tr("Add files…"))
         add.clicked.connect(self._choose)
         self.start_button = QPushButton(self.tr("Transcribe all"))

@@ -27,7 +27,7 @@ def test_every_ui_string_has_a_chinese_translation(tmp_path: Path) -> None:
     lupdate = Path(sys.executable).parent / "pyside6-lupdate"
     subprocess.run([str(lupdate), *map(str, SOURCES), "-ts", str(ts)], check=True,
                    capture_output=True, timeout=120)  # fmt: skip
-    messages = list(ET.parse(ts).getroot().iter("message"))
+    messages = list(ET.parse(ts).getroot().iter("message"))  # noqa: S314 - our own file
     assert len(messages) > 150
     untranslated = [
         m.findtext("source")

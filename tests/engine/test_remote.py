@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,44 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.settings import default_embedded_dir
 from tests.conftest import RunningEngine, engine_env, start_engine
 from tests.fault_proxy import FaultProxy
+from tests.upstream import UPSTREAM_KEY, llama_server
 
-UPSTREAM_KEY = "upstream-secret-key-0123456789abcdef"
 PRICE_IN, PRICE_OUT = 1000.0, 2000.0  # per million tokens, large so costs are visible
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    port = _free_port()
-    model = default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "smol",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--api_key", UPSTREAM_KEY],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            httpx.get(
-                url + "/v1/models", headers={"Authorization": f"Bearer {UPSTREAM_KEY}"}, timeout=2
-            )
-            break
-        except httpx.HTTPError:
-            assert process.poll() is None, "upstream exited"
-            assert time.monotonic() < deadline, "upstream did not start"
-            time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(20)
+    with llama_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,31 @@
+"""`make screenshots` renders every main screen (here offscreen; the make target uses Xvfb)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageStat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_screenshots_render_each_page(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "screenshots.py"), str(tmp_path / "shots")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = sorted(p.name for p in (tmp_path / "shots").glob("*.png"))
+    assert names == ["chat-zh_CN.png", "chat.png", "models.png", "settings.png", "transcribe.png",
+                     "usage.png"]  # fmt: skip
+    for name in names:
+        with Image.open(tmp_path / "shots" / name) as image:
+            assert image.size == (1280, 800)
+            spread = ImageStat.Stat(image.convert("L")).stddev[0]
+            assert spread > 10, f"{name} looks blank"
