@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from app.presets import OVERFLOW_POLICIES, Preset, PresetStore
 
-
 # The built-in presets' names, for the translators (lupdate reads these).
 PRESET_NAMES = (
     QT_TRANSLATE_NOOP("ParamsPanel", "Balanced"),
