@@ -42,7 +42,7 @@ def desktop_problem() -> str | None:
 
 def run_desktop() -> int:
     from PySide6.QtCore import QLocale, QSettings
-    from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+    from PySide6.QtWidgets import QApplication
 
     from app.engine_link import EngineLink
     from app.tasks import Tasks
@@ -57,17 +57,6 @@ def run_desktop() -> int:
     link = EngineLink(tasks)
     window = MainWindow(link, tasks)
 
-    def ask_passphrase() -> None:
-        text, ok = QInputDialog.getText(
-            window,
-            window.tr("Unlock the key store"),
-            window.tr("Key store passphrase:"),
-            QLineEdit.EchoMode.Password,
-        )
-        if ok and text:
-            link.unlock(text)
-
-    link.passphrase_needed.connect(ask_passphrase)
     window.show()
     link.start()
     return int(app.exec())

@@ -82,6 +82,7 @@ class ChatPage(QWidget):
         self.reply: Reply | None = None
         self.attachments: list[Path] = []
         self.models: dict[str, ModelCard] = {}
+        self.default_model: str | None = None
         self.code_blocks: list[str] = []
         self._editing_id: int | None = None
         self._dirty = False
@@ -197,8 +198,16 @@ class ChatPage(QWidget):
             caps = [c for c in card.capabilities if c != "chat"]
             label = card.id + (f"  ({', '.join(caps)})" if caps else "")
             self.model_picker.addItem(label, card.id)
-        index = self.model_picker.findData(current)
+        index = self.model_picker.findData(current or self.default_model)
         self.model_picker.setCurrentIndex(max(index, 0))
+
+    def set_default_model(self, model_id: str | None) -> None:
+        """The engine's default, chosen when the user has not picked another."""
+        first_time = self.default_model is None
+        self.default_model = model_id
+        index = self.model_picker.findData(model_id)
+        if first_time and index >= 0:
+            self.model_picker.setCurrentIndex(index)
 
     def refresh_conversations(self) -> None:
         query = self.search.text().strip() or None

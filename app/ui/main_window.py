@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QMainWindow,
     QMessageBox,
@@ -97,6 +99,7 @@ class MainWindow(QMainWindow):
 
         link.status.connect(self._on_status)
         link.ready.connect(self._on_ready)
+        link.passphrase_needed.connect(self.ask_passphrase)
         link.restarted.connect(
             lambda why: self.show_notice(self.tr("The engine was restarted: %1").replace("%1", why))
         )
@@ -162,6 +165,7 @@ class MainWindow(QMainWindow):
 
     def _on_health(self, health: Health) -> None:
         self.health = health
+        self.chat.set_default_model(health.default_model)
         if health.fully_local:
             self.local_label.setText(self.tr("Fully local"))
             self.local_label.setStyleSheet("color: #1a7f37; font-weight: 600;")
@@ -181,6 +185,18 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.show_notice(message)
+
+    def ask_passphrase(self) -> None:
+        """The encrypted key store is locked: ask here, on the UI thread, then start again."""
+        secret = self.prompt_secret(
+            self.tr("Unlock the key store"), self.tr("Key store passphrase:")
+        )
+        if secret:
+            self.link.unlock(secret)
+
+    def prompt_secret(self, title: str, label: str) -> str | None:
+        text, ok = QInputDialog.getText(self, title, label, QLineEdit.EchoMode.Password)
+        return text if ok else None
 
     def confirm(self, title: str, question: str) -> bool:
         answer = QMessageBox.question(self, title, question)

@@ -361,6 +361,7 @@ class SettingsPage(QWidget):
             self.provider_key.clear()
             self.notice.emit(self.tr("Provider %1 saved.").replace("%1", p.name))
             self.refresh()
+            self.applied.emit(None)  # the model picker and the "fully local" badge change
 
         self.calls.run(save, saved)
 

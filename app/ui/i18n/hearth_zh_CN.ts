@@ -24,167 +24,167 @@
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="94" />
+        <location filename="../chat_page.py" line="95" />
         <source>Search conversations</source>
         <translation>搜索对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="101" />
+        <location filename="../chat_page.py" line="102" />
         <source>New chat</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="119" />
+        <location filename="../chat_page.py" line="120" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="123" />
+        <location filename="../chat_page.py" line="124" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="129" />
+        <location filename="../chat_page.py" line="130" />
         <source>Start a conversation, or drop a file here.</source>
         <translation>开始对话，或把文件拖到这里。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="137" />
+        <location filename="../chat_page.py" line="138" />
         <source>Attach…</source>
         <translation>附件…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="139" />
+        <location filename="../chat_page.py" line="140" />
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="141" />
+        <location filename="../chat_page.py" line="142" />
         <source>Edit last</source>
         <translation>编辑上一条</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="143" />
+        <location filename="../chat_page.py" line="144" />
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="146" />
+        <location filename="../chat_page.py" line="147" />
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="210" />
+        <location filename="../chat_page.py" line="219" />
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="254" />
+        <location filename="../chat_page.py" line="263" />
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="255" />
+        <location filename="../chat_page.py" line="264" />
         <source>Export as Markdown…</source>
         <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="256" />
+        <location filename="../chat_page.py" line="265" />
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="262" />
+        <location filename="../chat_page.py" line="271" />
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="262" />
+        <location filename="../chat_page.py" line="271" />
         <source>Title:</source>
         <translation>标题：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="275" />
+        <location filename="../chat_page.py" line="284" />
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="286" />
+        <location filename="../chat_page.py" line="295" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="291" />
+        <location filename="../chat_page.py" line="300" />
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="291" />
+        <location filename="../chat_page.py" line="300" />
         <source>Delete this conversation?</source>
         <translation>删除这个对话？</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="306" />
+        <location filename="../chat_page.py" line="315" />
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="315" />
+        <location filename="../chat_page.py" line="324" />
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="324" />
+        <location filename="../chat_page.py" line="333" />
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="343" />
+        <location filename="../chat_page.py" line="352" />
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="574" />
+        <location filename="../chat_page.py" line="583" />
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="576" />
+        <location filename="../chat_page.py" line="585" />
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="605" />
+        <location filename="../chat_page.py" line="614" />
         <source>%1 tokens</source>
         <translation>%1 个词元</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="607" />
+        <location filename="../chat_page.py" line="616" />
         <source>%1 tokens/s</source>
         <translation>%1 词元/秒</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="614" />
+        <location filename="../chat_page.py" line="623" />
         <source>%1 earlier messages left out</source>
         <translation>省略了 %1 条较早的消息</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="617" />
+        <location filename="../chat_page.py" line="626" />
         <source>%1 messages summarized</source>
         <translation>已摘要 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="619" />
+        <location filename="../chat_page.py" line="628" />
         <source>%1 items redacted</source>
         <translation>已脱敏 %1 项</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="621" />
+        <location filename="../chat_page.py" line="630" />
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="633" />
+        <location filename="../chat_page.py" line="642" />
         <source>Code copied</source>
         <translation>代码已复制</translation>
     </message>
@@ -238,102 +238,112 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="52" />
+        <location filename="../main_window.py" line="59" />
         <source>Hearth</source>
         <translation>Hearth</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="66" />
+        <location filename="../main_window.py" line="75" />
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="67" />
+        <location filename="../main_window.py" line="76" />
         <source>Transcribe</source>
         <translation>转写</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="68" />
+        <location filename="../main_window.py" line="77" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="69" />
+        <location filename="../main_window.py" line="78" />
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="70" />
+        <location filename="../main_window.py" line="79" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="94" />
+        <location filename="../main_window.py" line="104" />
         <source>The engine was restarted: %1</source>
         <translation>引擎已重新启动：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="133" />
+        <location filename="../main_window.py" line="143" />
         <source>Starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="134" />
+        <location filename="../main_window.py" line="144" />
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="135" />
+        <location filename="../main_window.py" line="145" />
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="136" />
+        <location filename="../main_window.py" line="146" />
         <source>Engine problem</source>
         <translation>引擎出现问题</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="159" />
+        <location filename="../main_window.py" line="170" />
         <source>Fully local</source>
         <translation>完全本地</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="161" />
+        <location filename="../main_window.py" line="173" />
         <source>No remote provider is enabled: nothing leaves this device.</source>
         <translation>未启用远程服务：数据不会离开本机。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="165" />
+        <location filename="../main_window.py" line="177" />
         <source>May contact: %1</source>
         <translation>可能连接：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="166" />
+        <location filename="../main_window.py" line="179" />
         <source>Remote providers are configured.</source>
         <translation>已配置远程服务。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="198" />
+        <location filename="../main_window.py" line="192" />
+        <source>Unlock the key store</source>
+        <translation>解锁密钥库</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="192" />
+        <source>Key store passphrase:</source>
+        <translation>密钥库口令：</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="223" />
         <source>%1 cannot be opened here: drop audio, video, images or .gguf model files.</source>
         <translation>无法在此打开 %1：请拖入音频、视频、图片或 .gguf 模型文件。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="203" />
+        <location filename="../main_window.py" line="228" />
         <source>Import model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="204" />
+        <location filename="../main_window.py" line="229" />
         <source>Import %1 as a model?</source>
         <translation>把 %1 导入为模型？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="241" />
+        <location filename="../main_window.py" line="266" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="245" />
+        <location filename="../main_window.py" line="270" />
         <source>Save</source>
         <translation>保存</translation>
     </message>
@@ -342,13 +352,13 @@
     <name>ModelsPage</name>
     <message>
         <location filename="../models_page.py" line="54" />
-        <location filename="../models_page.py" line="66" />
+        <location filename="../models_page.py" line="67" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
         <location filename="../models_page.py" line="55" />
-        <location filename="../models_page.py" line="68" />
+        <location filename="../models_page.py" line="69" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
@@ -368,88 +378,88 @@
         <translation>能力</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="67" />
+        <location filename="../models_page.py" line="68" />
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="69" />
+        <location filename="../models_page.py" line="70" />
         <source>Licence</source>
         <translation>许可证</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="70" />
-        <location filename="../models_page.py" line="146" />
+        <location filename="../models_page.py" line="71" />
+        <location filename="../models_page.py" line="148" />
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="75" />
+        <location filename="../models_page.py" line="77" />
         <source>Import a GGUF file…</source>
         <translation>导入 GGUF 文件…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="77" />
+        <location filename="../models_page.py" line="79" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="85" />
+        <location filename="../models_page.py" line="87" />
         <source>Installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="87" />
+        <location filename="../models_page.py" line="89" />
         <source>Catalog</source>
         <translation>模型目录</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="121" />
+        <location filename="../models_page.py" line="123" />
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="125" />
+        <location filename="../models_page.py" line="127" />
         <source>built in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="139" />
+        <location filename="../models_page.py" line="141" />
         <source>installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="143" />
+        <location filename="../models_page.py" line="145" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="165" />
+        <location filename="../models_page.py" line="167" />
         <source>Downloaded %1</source>
         <translation>已下载 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="181" />
+        <location filename="../models_page.py" line="183" />
         <source>Download cancelled; it resumes where it stopped.</source>
         <translation>下载已取消；下次会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="185" />
+        <location filename="../models_page.py" line="187" />
         <source>Import a model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="191" />
+        <location filename="../models_page.py" line="193" />
         <source>Imported %1</source>
         <translation>已导入 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="201" />
+        <location filename="../models_page.py" line="203" />
         <source>Delete model</source>
         <translation>删除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="202" />
+        <location filename="../models_page.py" line="204" />
         <source>Delete %1 from this device?</source>
         <translation>从本机删除 %1？</translation>
     </message>
@@ -457,112 +467,112 @@
 <context>
     <name>ParamsPanel</name>
     <message>
-        <location filename="../params_panel.py" line="25" />
+        <location filename="../params_panel.py" line="24" />
         <source>Balanced</source>
         <translation>均衡</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="26" />
+        <location filename="../params_panel.py" line="25" />
         <source>Customer service</source>
         <translation>客户服务</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="27" />
+        <location filename="../params_panel.py" line="26" />
         <source>Writing</source>
         <translation>写作</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="28" />
+        <location filename="../params_panel.py" line="27" />
         <source>Coding</source>
         <translation>编程</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="29" />
+        <location filename="../params_panel.py" line="28" />
         <source>Data analysis</source>
         <translation>数据分析</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="48" />
+        <location filename="../params_panel.py" line="47" />
         <source>Optional instructions for the model</source>
         <translation>给模型的可选指示</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="52" />
+        <location filename="../params_panel.py" line="51" />
         <source>Summarize older messages</source>
         <translation>摘要较早的消息</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="53" />
+        <location filename="../params_panel.py" line="52" />
         <source>Drop the oldest messages</source>
         <translation>丢弃最早的消息</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="54" />
+        <location filename="../params_panel.py" line="53" />
         <source>Stop and say so</source>
         <translation>停止并说明</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="58" />
+        <location filename="../params_panel.py" line="57" />
         <source>Save as preset…</source>
         <translation>保存为预设…</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="60" />
+        <location filename="../params_panel.py" line="59" />
         <source>Delete preset</source>
         <translation>删除预设</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="64" />
+        <location filename="../params_panel.py" line="63" />
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="65" />
+        <location filename="../params_panel.py" line="64" />
         <source>Temperature</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="66" />
+        <location filename="../params_panel.py" line="65" />
         <source>Top-p</source>
         <translation>Top-p</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="67" />
+        <location filename="../params_panel.py" line="66" />
         <source>Max tokens</source>
         <translation>最大词元数</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="68" />
+        <location filename="../params_panel.py" line="67" />
         <source>Frequency penalty</source>
         <translation>频率惩罚</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="69" />
+        <location filename="../params_panel.py" line="68" />
         <source>Presence penalty</source>
         <translation>存在惩罚</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="70" />
+        <location filename="../params_panel.py" line="69" />
         <source>When the context is full</source>
         <translation>上下文已满时</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="72" />
+        <location filename="../params_panel.py" line="71" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="76" />
+        <location filename="../params_panel.py" line="75" />
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="121" />
+        <location filename="../params_panel.py" line="120" />
         <source>Save preset</source>
         <translation>保存预设</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="121" />
+        <location filename="../params_panel.py" line="120" />
         <source>Preset name:</source>
         <translation>预设名称：</translation>
     </message>
@@ -817,12 +827,12 @@
         <translation>服务 %1 已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="377" />
+        <location filename="../settings_page.py" line="378" />
         <source>%1 answers: %2</source>
         <translation>%1 已响应：%2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="392" />
+        <location filename="../settings_page.py" line="393" />
         <source>A new API token is in use; update other tools that used the old one.</source>
         <translation>新的 API 令牌已启用；请更新使用旧令牌的其他工具。</translation>
     </message>
@@ -855,72 +865,72 @@
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="61" />
+        <location filename="../transcribe_page.py" line="62" />
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="63" />
+        <location filename="../transcribe_page.py" line="64" />
         <source>Transcribe all</source>
         <translation>全部转写</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="65" />
+        <location filename="../transcribe_page.py" line="66" />
         <source>Cancel all</source>
         <translation>全部取消</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="70" />
+        <location filename="../transcribe_page.py" line="71" />
         <source>Export all…</source>
         <translation>全部导出…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="72" />
+        <location filename="../transcribe_page.py" line="73" />
         <source>Clear finished</source>
         <translation>清除已完成</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="78" />
+        <location filename="../transcribe_page.py" line="79" />
         <source>Format</source>
         <translation>格式</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="84" />
+        <location filename="../transcribe_page.py" line="85" />
         <source>Add audio or video files, choose a language and model for each, and transcribe them in the background.</source>
         <translation>添加音频或视频文件，为每个文件选择语言和模型，并在后台转写。</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="103" />
+        <location filename="../transcribe_page.py" line="104" />
         <source>Add files</source>
         <translation>添加文件</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="113" />
+        <location filename="../transcribe_page.py" line="114" />
         <source>auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="119" />
+        <location filename="../transcribe_page.py" line="120" />
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="137" />
+        <location filename="../transcribe_page.py" line="138" />
         <source>Sending…</source>
         <translation>发送中…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="156" />
+        <location filename="../transcribe_page.py" line="157" />
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="174" />
+        <location filename="../transcribe_page.py" line="175" />
         <source>Export to folder</source>
         <translation>导出到文件夹</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="191" />
+        <location filename="../transcribe_page.py" line="192" />
         <source>Exported %1 transcripts</source>
         <translation>已导出 %1 份转写稿</translation>
     </message>
@@ -1001,47 +1011,47 @@
         <translation>耗时（毫秒）</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="57" />
+        <location filename="../usage_page.py" line="58" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="61" />
+        <location filename="../usage_page.py" line="62" />
         <source>Recent requests</source>
         <translation>最近的请求</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="65" />
+        <location filename="../usage_page.py" line="66" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="67" />
+        <location filename="../usage_page.py" line="68" />
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="74" />
+        <location filename="../usage_page.py" line="75" />
         <source>What Hearth remembers across conversations (say "remember that …" in a chat to add one).</source>
         <translation>Hearth 跨对话记住的内容（在对话中说“记住……”即可添加）。</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="86" />
+        <location filename="../usage_page.py" line="87" />
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="87" />
+        <location filename="../usage_page.py" line="88" />
         <source>Memories</source>
         <translation>记忆</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="153" />
+        <location filename="../usage_page.py" line="155" />
         <source>Edit memory</source>
         <translation>编辑记忆</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="153" />
+        <location filename="../usage_page.py" line="155" />
         <source>Memory:</source>
         <translation>记忆：</translation>
     </message>
@@ -1097,19 +1107,6 @@
         <location filename="../drop_cards.py" line="96" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
-    </message>
-</context>
-<context>
-    <name>window</name>
-    <message>
-        <location filename="../../desktop.py" line="44" />
-        <source>Unlock the key store</source>
-        <translation>解锁密钥库</translation>
-    </message>
-    <message>
-        <location filename="../../desktop.py" line="45" />
-        <source>Key store passphrase:</source>
-        <translation>密钥库口令：</translation>
     </message>
 </context>
 </TS>
