@@ -16,8 +16,8 @@ setup-dev:
 	scripts/setup.sh dev
 
 lint: setup-dev
-	$(VENV)/bin/ruff check app engine tests benchmarks
-	$(VENV)/bin/ruff format --check app engine tests benchmarks
+	$(VENV)/bin/ruff check app engine tests benchmarks scripts
+	$(VENV)/bin/ruff format --check app engine tests benchmarks scripts
 
 typecheck: setup-dev
 	$(VENV)/bin/mypy

@@ -7,6 +7,7 @@ saves one picture per page. Runs under Xvfb (`make screenshots`) or Qt's offscre
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,29 +27,68 @@ def evens(numbers: list[int]) -> list[int]:
 Call it as `evens([1, 2, 3, 4])`, which gives **[2, 4]**."""
 
 
-def _wait(app: object, seconds: float, until: object = None) -> None:
+def _wait(app: object, seconds: float, until: object = None, what: str = "") -> None:
+    """Let the window work; with `until`, fail (naming `what`) if it never becomes true."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         app.processEvents()  # type: ignore[attr-defined]
         if until is not None and until():  # type: ignore[operator]
             return
         time.sleep(0.02)
+    if until is not None:
+        raise SystemExit(f"screenshots: gave up waiting for {what}")
+
+
+def _shoot(
+    app: object, language: str, env: dict[str, str], wav: Path | None, out: Path
+) -> list[Path]:
+    """One window in `language`: the main pages (or only the chat) saved as PNG files."""
+    from app.desktop import install_translation
+    from app.engine_link import EngineLink
+    from app.tasks import Tasks
+    from app.ui.main_window import MainWindow
+
+    translator = install_translation(app, language)
+    tasks = Tasks()
+    link = EngineLink(tasks, env)
+    window = MainWindow(link, tasks, env)
+    window.resize(1280, 800)
+    window.show()
+    link.start()
+    chat = window.chat
+    _wait(app, 60, lambda: chat.conversations.count() >= 2, "the conversations")
+    items = [chat.conversations.item(i) for i in range(chat.conversations.count())]
+    chat._open_item(next((i for i in items if "Python" in i.text()), items[0]))
+    _wait(app, 10, lambda: bool(chat.turns), "the conversation's messages")
+    if wav is not None:
+        window.open_files([wav])
+        card = window.cards[-1]
+        _wait(app, 120, lambda: bool(card.text.toPlainText()), "the transcript")  # type: ignore[attr-defined]
+    pages = ["chat", "transcribe", "models", "usage", "settings"] if wav else ["chat"]
+    suffix = "" if language == "en" else f"-{language}"
+    shots = []
+    for row, name in enumerate(pages):
+        window.nav.setCurrentRow(row)
+        _wait(app, 2.5)
+        path = out / f"{name}{suffix}.png"
+        window.grab().save(str(path))
+        shots.append(path)
+    window.close()
+    if translator is not None:
+        app.removeTranslator(translator)  # type: ignore[attr-defined]
+    return shots
 
 
 def main(out: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from app.desktop import install_translation
     from app.engine_client.launcher import EngineProcess, find_connection
-    from app.engine_link import EngineLink
-    from app.tasks import Tasks
-    from app.ui.main_window import MainWindow
 
     out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="hearth-shots-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.update(HEARTH_HOME=str(home), HEARTH_KEYSTORE="file", HEARTH_LOG_LEVEL="warning",
-               HEARTH_KEYSTORE_PASSPHRASE="screenshots")  # fmt: skip
+    env.update(HEARTH_HOME=str(home), HEARTH_KEYSTORE="file", HEARTH_LOG_LEVEL="warning")
+    env["HEARTH_KEYSTORE_PASSPHRASE"] = "scratch-home-only"  # noqa: S105 - a throwaway store
     engine = EngineProcess(env=env)
     url = engine.start()
     from app.engine_client import EngineClient
@@ -66,46 +106,18 @@ def main(out: Path) -> int:
         client.chat([{"role": "user", "content": "Say hello."}], max_tokens=8)
         client._request("POST", "/v1/memories", json={"content": "My cat is called Miso."})
         wav = home / "voice-note.wav"
-        subprocess.run(["espeak-ng", "-w", str(wav), "Remember to water the plants on Sunday."],
-                       check=False, timeout=60)  # fmt: skip
+        subprocess.run(["espeak-ng", "-w", str(wav), "Please call me back tonight."],
+                       check=True, timeout=60)  # fmt: skip
 
         app = QApplication.instance() or QApplication(sys.argv)
-        shots: list[Path] = []
-        for language in ("en", "zh_CN"):
-            translator = install_translation(app, language)
-            tasks = Tasks()
-            link = EngineLink(tasks, {**env, "HEARTH_URL": url, "HEARTH_API_TOKEN": client.token or ""})
-            window = MainWindow(link, tasks, env)
-            window.resize(1280, 800)
-            window.show()
-            link.start()
-            _wait(app, 60, lambda: window.chat.conversations.count() >= 2)
-            first = window.chat.conversations.item(0)
-            for i in range(window.chat.conversations.count()):
-                item = window.chat.conversations.item(i)
-                if "Python" in item.text():
-                    first = item
-            window.chat._open_item(first)
-            _wait(app, 10, lambda: bool(window.chat.turns))
-            if language == "en" and wav.exists():
-                window.open_files([wav])
-                _wait(app, 60, lambda: bool(window.cards) and bool(window.cards[-1].text.toPlainText()))  # type: ignore[attr-defined]
-            pages = ["chat"] if language != "en" else ["chat", "transcribe", "models", "usage", "settings"]
-            for row, name in enumerate(pages):
-                window.nav.setCurrentRow(row)
-                _wait(app, 2.5)
-                suffix = "" if language == "en" else f"-{language}"
-                path = out / f"{name}{suffix}.png"
-                window.grab().save(str(path))
-                shots.append(path)
-            window.close()
-            if translator is not None:
-                app.removeTranslator(translator)  # type: ignore[arg-type]
+        link_env = {**env, "HEARTH_URL": url, "HEARTH_API_TOKEN": client.token or ""}
+        shots = _shoot(app, "en", link_env, wav, out) + _shoot(app, "zh_CN", link_env, None, out)
         for path in shots:
             print(path)
     finally:
         client.close()
         engine.stop()
+        shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

@@ -1,0 +1,41 @@
+"""The desktop app offline: every page, a dropped recording and the engine it starts, inside a
+network namespace with only loopback, with every Python connect of both processes recorded."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, str):
+        return True  # a Unix socket path
+    host = str(address[0])  # type: ignore[index]
+    return host.startswith("127.") or host in ("::1", "localhost")
+
+
+def test_the_desktop_works_with_no_network_and_connects_only_to_loopback(tmp_path: Path) -> None:
+    log = tmp_path / "egress.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CONFIG_HOME=str(tmp_path / "xdg"),
+        PYTHONPATH=str(ROOT / "tests" / "egress"),  # the guard, in the window's and the engine's
+        HEARTH_EGRESS_LOG=str(log),
+    )
+    shots = tmp_path / "shots"
+    done = subprocess.run(
+        ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
+         sys.executable, str(ROOT / "scripts" / "screenshots.py"), str(shots)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(list(shots.glob("*.png"))) == 6
+    addresses = [ast.literal_eval(line) for line in log.read_text().splitlines()]
+    assert addresses, "the guard saw no connection at all: it is not working"
+    assert [a for a in addresses if not _is_loopback(a)] == []
