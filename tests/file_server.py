@@ -17,6 +17,7 @@ class FileServer:
     cut_after: int | None = None  # close the connection after this many body bytes
     stall_seconds: float = 0.0
     corrupt: bool = False
+    chunk_delay: float = 0.0  # seconds between 64 KiB pieces: a slow link, while it is set
     ranges: list[str | None] = field(default_factory=list)
     url: str = ""
 
@@ -50,6 +51,8 @@ class FileServer:
                     if cut is not None and offset >= cut:
                         self.connection.close()
                         return
+                    if server.chunk_delay:
+                        time.sleep(server.chunk_delay)
                     try:
                         self.wfile.write(body[offset : offset + step])
                     except (BrokenPipeError, ConnectionResetError):

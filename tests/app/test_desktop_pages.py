@@ -16,6 +16,7 @@ from app.ui.main_window import MainWindow
 from engine.settings import default_embedded_dir
 from tests.app.desktop_harness import Windows
 from tests.conftest import PASSPHRASE, RunningEngine, engine_env, start_engine
+from tests.file_server import FileServer
 from tests.upstream import UPSTREAM_KEY, llama_server
 from tests.vision_maker import make_projector
 
@@ -178,3 +179,49 @@ def test_an_image_goes_to_a_vision_model_as_an_image_part(
     assert stored[0].content.startswith("What is in this image?")
     assert "red.png" in stored[0].content
     assert stored[1].model == "tiny-vision"
+
+
+def test_a_catalog_download_shows_progress_cancels_and_resumes(
+    qtbot: object, windows: Windows, tmp_path: Path
+) -> None:
+    real = default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    served = FileServer(real, chunk_delay=0.01)  # about 15 s for the whole file
+    served.start()
+    home = tmp_path / "home"
+    home.mkdir()
+    catalog = home / "catalog.toml"
+    catalog.write_text(
+        f"""
+[[models]]
+id = "tiny-chat"
+name = "Tiny chat (served on loopback)"
+kind = "chat"
+license = "Apache-2.0"
+[[models.files]]
+name = "tiny-chat.gguf"
+size = {real.stat().st_size}
+url = "https://huggingface.co/org/tiny/resolve/main/tiny-chat.gguf"
+"""
+    )
+    try:
+        window = windows.open(engine_env(home, catalog_path=str(catalog), hf_endpoint=served.url))
+        window.nav.setCurrentRow(2)
+        page = window.models
+        qtbot.waitUntil(lambda: "tiny-chat" in page.progress, timeout=10_000)  # type: ignore[attr-defined]
+        page.download("tiny-chat")
+        qtbot.waitUntil(lambda: page.progress["tiny-chat"].value() >= 5, timeout=30_000)  # type: ignore[attr-defined]
+        page.cancel("tiny-chat")
+        partial = home / "data" / "models" / "tiny-chat.gguf.partial"
+        qtbot.waitUntil(partial.exists, timeout=10_000)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: len(served.ranges) == 1, timeout=10_000)  # type: ignore[attr-defined]
+        served.chunk_delay = 0.0
+        page.download("tiny-chat")
+        client = window.link.client
+        assert client is not None
+        qtbot.waitUntil(lambda: "tiny-chat" in [m.id for m in client.models().data], timeout=60_000)  # type: ignore[attr-defined]
+        assert served.ranges[0] is None
+        assert (served.ranges[-1] or "").startswith("bytes=")  # the second try resumed
+        qtbot.waitUntil(lambda: page.progress["tiny-chat"].format() == "installed", timeout=10_000)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: window.chat.model_picker.findData("tiny-chat") >= 0, timeout=10_000)  # type: ignore[attr-defined]
+    finally:
+        served.stop()
