@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from app import providers_cli, transcribe_cli
 from app.engine_client import EngineClient, EngineError, EngineUnavailable
-from app.engine_client.launcher import EngineProcess, find_connection
+from app.engine_client.launcher import EngineProcess, engine_command, find_connection
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -259,17 +259,21 @@ def _display_available() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.desktop import PROBE_FLAG, probe_display
+
+    if (sys.argv[1:] if argv is None else argv) == [PROBE_FLAG]:
+        return probe_display()
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            cmd = [sys.executable, "-m", "engine", "serve"]
+            cmd = engine_command("serve")
             if args.host:
                 cmd += ["--host", args.host]
             if args.port is not None:
                 cmd += ["--port", str(args.port)]
             if args.allow_remote_bind:
                 cmd.append("--allow-remote-bind")
-            os.execv(sys.executable, cmd)  # noqa: S606 - becomes the engine, no shell
+            os.execv(cmd[0], cmd)  # noqa: S606 - becomes the engine, no shell
         if args.command == "token":
             ask = _ask_passphrase if sys.stdin.isatty() else None
             print(find_connection(ask_passphrase=ask).token)

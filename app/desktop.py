@@ -7,6 +7,15 @@ import sys
 from pathlib import Path
 
 I18N_DIR = Path(__file__).resolve().parent / "ui" / "i18n"
+PROBE_FLAG = "--probe-display"
+
+
+def probe_display() -> int:
+    """Open Qt's display connection and close it: exit 0 when a window could be shown."""
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication([sys.argv[0]])
+    return 0
 
 
 def install_translation(app: object, language: str) -> object | None:
@@ -26,15 +35,16 @@ def desktop_problem() -> str | None:
     """Why Qt cannot open a window here (a missing system library), or None when it can.
 
     Tried in a child process: Qt aborts the whole process when no platform plugin loads."""
-    probe = "from PySide6.QtGui import QGuiApplication; QGuiApplication([])"
+    frozen = getattr(sys, "frozen", False)  # the packaged program takes the flag itself
+    command = [sys.executable] + ([] if frozen else ["-m", "app.cli"]) + [PROBE_FLAG]
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return "Qt could not be started"
     if done.returncode == 0:
         return None
+    if "could not connect to display" in done.stderr:
+        return "the display could not be reached"
     if "xcb-cursor" in done.stderr or "platform plugin" in done.stderr:
         return "Qt's display libraries are missing (`scripts/system_deps.sh desktop` installs them)"
     return "Qt could not open a window"

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.engine_client.client import EngineClient
 from app.engine_client.errors import EngineError, EngineUnavailable
@@ -25,7 +26,10 @@ class Connection:
     token: str
 
 
-def _engine_command(*args: str) -> list[str]:
+def engine_command(*args: str) -> list[str]:
+    if getattr(sys, "frozen", False):  # the packaged folder: the engine is our sibling program
+        name = "hearth-engine.exe" if sys.platform == "win32" else "hearth-engine"
+        return [str(Path(sys.executable).with_name(name)), *args]
     return [sys.executable, "-m", "engine", *args]
 
 
@@ -41,7 +45,7 @@ def find_connection(
     if env.get(URL_ENV) and env.get(TOKEN_ENV):
         return Connection(url=env[URL_ENV], token=env[TOKEN_ENV])
     done = subprocess.run(
-        _engine_command("connection"),
+        engine_command("connection"),
         capture_output=True,
         text=True,
         env=env,
@@ -74,7 +78,7 @@ class EngineProcess:
     def start(self, timeout: float = 120.0, on_line: Callable[[str], None] | None = None) -> str:
         """Start the engine on a free loopback port and wait until /health answers."""
         self.process = subprocess.Popen(
-            _engine_command("serve", "--port", "0", *self._args),
+            engine_command("serve", "--port", "0", *self._args),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -80,6 +80,16 @@ def test_bare_hearth_without_display_falls_back_to_terminal_chat(
     assert "there is no display" in done.stderr
 
 
+def test_bare_hearth_with_an_unreachable_display_says_why_and_chats_in_the_terminal(
+    engine_server: RunningEngine,
+) -> None:
+    env = {k: v for k, v in _env_for(engine_server).items() if k != "QT_QPA_PLATFORM"}
+    env["DISPLAY"] = ":97"  # no X server there: Qt cannot open a window
+    done = _run([], env, stdin="/exit\n")
+    assert done.returncode == 0, done.stderr
+    assert "the display could not be reached" in done.stderr
+
+
 def test_errors_are_one_clear_line(engine_server: RunningEngine) -> None:
     done = _run(["chat", "hi", "--model", "missing"], _env_for(engine_server))
     assert done.returncode == 1
