@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UI_SOURCES = app/ui/*.py app/engine_link.py app/desktop.py
 
-.PHONY: run test setup setup-dev system-deps lint typecheck boundaries bench clean translations screenshots
+.PHONY: run test setup setup-dev system-deps lint typecheck boundaries bench clean translations screenshots package package-test docs
 
 run: setup
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then scripts/system_deps.sh desktop || true; fi
@@ -16,8 +16,8 @@ setup-dev:
 	scripts/setup.sh dev
 
 lint: setup-dev
-	$(VENV)/bin/ruff check app engine tests benchmarks scripts
-	$(VENV)/bin/ruff format --check app engine tests benchmarks scripts
+	$(VENV)/bin/ruff check app engine tests benchmarks scripts packaging
+	$(VENV)/bin/ruff format --check app engine tests benchmarks scripts packaging
 
 typecheck: setup-dev
 	$(VENV)/bin/mypy
@@ -44,5 +44,17 @@ translations: setup-dev
 bench: setup-dev
 	$(PY) benchmarks/run_all.py
 
+# One folder, dist/hearth/: the desktop app and the engine with their libraries and models.
+package:
+	packaging/build.sh
+
+# The built folder on its own: the engine answers /health and a chat; the app starts and quits.
+package-test: package
+	$(PY) packaging/smoke_test.py
+
+# The API reference, from the engine's OpenAPI schema.
+docs: setup-dev
+	$(PY) scripts/api_docs.py docs/api.md
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist

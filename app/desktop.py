@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 I18N_DIR = Path(__file__).resolve().parent / "ui" / "i18n"
 PROBE_FLAG = "--probe-display"
+QUIT_WHEN_READY_ENV = "HEARTH_QUIT_WHEN_READY"
 
 
 def probe_display() -> int:
@@ -68,5 +70,8 @@ def run_desktop() -> int:
     window = MainWindow(link, tasks)
 
     window.show()
+    if os.environ.get(QUIT_WHEN_READY_ENV):  # the package smoke test: up, engine ready, close
+        link.ready.connect(window.close)
+        link.ready.connect(app.quit)
     link.start()
     return int(app.exec())

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.api.sse import DONE, error_event, sse_response
 from engine.api.state import State
-from engine.api.uploads import Upload, read_upload
+from engine.api.uploads import Upload, multipart_body, read_upload
 from engine.errors import HearthError, InvalidInput
 from engine.services.thread_stream import ThreadStream
 from engine.services.transcript_formats import MEDIA_TYPES, render
@@ -95,11 +95,34 @@ async def _events(stream: ThreadStream[Progress]) -> AsyncIterator[str]:
     yield DONE
 
 
-@router.post("/transcriptions")
+@router.post(
+    "/transcriptions",
+    openapi_extra=multipart_body(
+        model="'whisper-1' (the default model) or an installed speech model",
+        language="ISO 639-1 code; empty means detect",
+        prompt="text that guides spelling and style",
+        temperature="0 to 1",
+        response_format="json, text, srt, vtt or verbose_json",
+        timestamp_granularities__="segment and/or word (verbose_json)",
+        stream="true: transcript.text.delta / transcript.text.done events",
+        vad_filter="true or false; on by default for long audio",
+    ),
+)
 async def transcriptions(request: Request, state: State) -> Response:
     return await _handle(request, state, "transcribe")
 
 
-@router.post("/translations")
+@router.post(
+    "/translations",
+    openapi_extra=multipart_body(
+        model="'whisper-1' (the default model) or an installed speech model",
+        prompt="text that guides spelling and style",
+        temperature="0 to 1",
+        response_format="json, text, srt, vtt or verbose_json",
+        timestamp_granularities__="segment and/or word (verbose_json)",
+        stream="true: transcript.text.delta / transcript.text.done events",
+        vad_filter="true or false; on by default for long audio",
+    ),
+)
 async def translations(request: Request, state: State) -> Response:
     return await _handle(request, state, "translate")

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from engine.api.state import State, blocking
-from engine.api.uploads import read_upload
+from engine.api.uploads import multipart_body, read_upload
 from engine.errors import InvalidInput
 from engine.jobs.batch_job import batch_object, parse_lines
 
@@ -25,7 +25,9 @@ class BatchCreate(BaseModel):
     metadata: dict[str, str] | None = None
 
 
-@router.post("/files")
+@router.post(
+    "/files", openapi_extra=multipart_body(purpose="batch (JSONL of chat completion requests)")
+)
 async def upload_file(request: Request, state: State) -> dict[str, Any]:
     upload = await read_upload(request, state.settings.dirs.uploads)
     try:

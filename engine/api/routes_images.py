@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from engine.api.state import State
-from engine.api.uploads import read_upload
+from engine.api.uploads import multipart_body, read_upload
 from engine.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/images")
 
 
-@router.post("/ocr")
+@router.post("/ocr", openapi_extra=multipart_body())
 async def ocr(request: Request, state: State) -> dict[str, Any]:
     upload = await read_upload(request, state.settings.dirs.uploads)
     try:
@@ -22,7 +22,14 @@ async def ocr(request: Request, state: State) -> dict[str, Any]:
         upload.discard()
 
 
-@router.post("/captions")
+@router.post(
+    "/captions",
+    openapi_extra=multipart_body(
+        prompt="what to ask about the image",
+        model="a vision model (default: the first installed)",
+        detail="short (default) or long",
+    ),
+)
 async def captions(request: Request, state: State) -> dict[str, Any]:
     upload = await read_upload(request, state.settings.dirs.uploads)
     try:

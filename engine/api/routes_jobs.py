@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from engine.api.routes_audio import transcription_params
 from engine.api.sse import sse_response
 from engine.api.state import State
-from engine.api.uploads import read_upload
+from engine.api.uploads import multipart_body, read_upload
 from engine.errors import InvalidInput
 from engine.jobs.transcription_job import params_to_json
 from engine.schemas import Job, JobList
@@ -23,7 +23,16 @@ router = APIRouter(prefix="/v1/jobs")
 KINDS = ("transcription", "translation", "image")
 
 
-@router.post("", status_code=202)
+@router.post(
+    "",
+    status_code=202,
+    openapi_extra=multipart_body(
+        kind="transcription (default), translation or image",
+        model="speech model (transcription jobs)",
+        language="ISO 639-1 code (transcription jobs)",
+        response_format="the result's default format (json, text, srt, vtt, verbose_json)",
+    ),
+)
 async def create_job(request: Request, state: State) -> JSONResponse:
     upload = await read_upload(request, state.settings.dirs.uploads)
     try:

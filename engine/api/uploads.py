@@ -30,6 +30,17 @@ class Upload:
         self.path.unlink(missing_ok=True)
 
 
+def multipart_body(**fields: str) -> dict[str, object]:
+    """The OpenAPI description of a route that reads its form itself: `file` plus `fields`
+    (name -> what it means), so the API reference lists them."""
+    properties: dict[str, object] = {"file": {"type": "string", "format": "binary"}}
+    properties.update({k.replace("__", "[]"): {"type": "string", "description": v}
+                       for k, v in fields.items()})  # fmt: skip
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {"requestBody": {"required": True,
+                            "content": {"multipart/form-data": {"schema": schema}}}}  # fmt: skip
+
+
 async def read_upload(request: Request, folder: Path) -> Upload:
     """Read a multipart form with exactly one file under `file`; 400 for anything else."""
     kind = request.headers.get("content-type", "")
