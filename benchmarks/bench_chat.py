@@ -1,8 +1,10 @@
 """Engine vs llama-cpp-python in-process: generation tokens/s ratio and first-token overhead.
 
-Runs the same chat, settings and thread count through the engine's streaming HTTP API and through
-llama_cpp.Llama in this process, interleaved, several runs each, and prints medians. The machine is
-shared and noisy, so only ratios measured in one run mean anything.
+Runs the same chat, settings and thread count through the engine's streaming HTTP API, through
+llama_cpp.Llama in this process, through llama-cpp-python's own OpenAI server, and through
+llama.cpp's `llama-server` when one is on PATH (or named by LLAMA_SERVER), interleaved, several
+runs each, and prints medians. The machine is shared and noisy, so only ratios measured in one
+run mean anything. Also draws docs/bench/chat.png.
 
     .venv/bin/python benchmarks/bench_chat.py [--runs 9] [--max-tokens 128]
 """
@@ -12,7 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -23,9 +28,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.engine_run import start_engine
+from benchmarks.plot import bar_panels
 from benchmarks.report import emit
 from engine.settings import default_embedded_dir
 
+ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PROMPT = "Write a short story about a lighthouse keeper and a storm."
 MESSAGES = [{"role": "user", "content": PROMPT}]
@@ -41,6 +48,12 @@ class Run:
     @property
     def tokens_per_s(self) -> float:
         return (self.tokens - 1) / self.gen_s if self.gen_s > 0 else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def run_in_process(llama: object, max_tokens: int) -> Run:
@@ -86,6 +99,58 @@ def run_engine(client: httpx.Client, max_tokens: int) -> Run:
     return Run(first - started, tokens, last - first)
 
 
+def run_server(client: httpx.Client, max_tokens: int) -> Run:
+    """A peer OpenAI-compatible server: one token per content chunk."""
+    body = {"messages": MESSAGES, "temperature": 0, "max_tokens": max_tokens, "stream": True}
+    started = time.perf_counter()
+    first = last = 0.0
+    tokens = 0
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            choices = json.loads(line[6:]).get("choices") or []
+            if choices and (choices[0].get("delta") or {}).get("content"):
+                last = time.perf_counter()
+                first = first or last
+                tokens += 1
+    return Run(first - started, tokens, last - first)
+
+
+def start_peer(command: list[str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+            return process
+        except httpx.HTTPError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"{command[0]} did not start")
+
+
+def peers(threads: int) -> dict[str, list[str]]:
+    """The reference servers available here: name -> command (with {port} to fill in)."""
+    model = str(default_embedded_dir() / MODEL_FILE)
+    found = {
+        "llama-cpp-python server": [
+            sys.executable, "-m", "llama_cpp.server", "--model", model, "--n_ctx", str(N_CTX),
+            "--n_threads", str(threads), "--host", "127.0.0.1", "--port", "{port}",
+        ],
+    }  # fmt: skip
+    binary = os.environ.get("LLAMA_SERVER") or shutil.which("llama-server")
+    if binary:
+        found["llama.cpp llama-server"] = [
+            binary, "-m", model, "-c", str(N_CTX), "-t", str(threads), "--host", "127.0.0.1",
+            "--port", "{port}",
+        ]  # fmt: skip
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
@@ -102,18 +167,35 @@ def main() -> int:
     )
     engine_runs: list[Run] = []
     local_runs: list[Run] = []
+    peer_runs: dict[str, list[Run]] = {}
+    peer_clients: dict[str, httpx.Client] = {}
+    processes: list[subprocess.Popen[bytes]] = []
     try:
+        for name, command in peers(args.threads).items():
+            port = free_port()
+            processes.append(start_peer([c.replace("{port}", str(port)) for c in command], port))
+            peer_clients[name] = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300)
+            peer_runs[name] = []
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300
         ) as client:
             run_engine(client, 8)  # warm-up: load the model, fill caches
             run_in_process(llama, 8)
+            for peer in peer_clients.values():
+                run_server(peer, 8)
             for _ in range(args.runs):
                 engine_runs.append(run_engine(client, args.max_tokens))
                 local_runs.append(run_in_process(llama, args.max_tokens))
+                for name, peer in peer_clients.items():
+                    peer_runs[name].append(run_server(peer, args.max_tokens))
     finally:
         llama.close()
         engine.stop()
+        for peer in peer_clients.values():
+            peer.close()
+        for process in processes:
+            process.terminate()
+            process.wait(20)
 
     tps_engine = statistics.median(r.tokens_per_s for r in engine_runs)
     tps_local = statistics.median(r.tokens_per_s for r in local_runs)
@@ -133,6 +215,23 @@ def main() -> int:
         f"generation tokens/s ratio (engine / in-process): {ratio:.3f}   (target >= 0.97)",
         f"time-to-first-token overhead: {overhead:+.1f} ms   (target <= 20 ms)",
     ]
+    tps = {"Hearth engine": tps_engine, "llama-cpp-python in-process": tps_local}
+    ttft = {"Hearth engine": ttft_engine, "llama-cpp-python in-process": ttft_local}
+    for name, runs in peer_runs.items():
+        peer_pairs = list(zip(engine_runs, runs, strict=True))
+        tps[name] = statistics.median(r.tokens_per_s for r in runs)
+        ttft[name] = statistics.median(r.ttft_s for r in runs) * 1000
+        peer_ratio = statistics.median(e.tokens_per_s / p.tokens_per_s for e, p in peer_pairs)
+        lines.append(
+            f"{name} (same model, threads, n_ctx): {tps[name]:.1f} tokens/s, first token "
+            f"{ttft[name]:.1f} ms; engine / {name} tokens/s ratio {peer_ratio:.3f}"
+        )
+    if "llama.cpp llama-server" not in peer_runs:
+        lines.append("llama.cpp's llama-server: not on PATH here (set LLAMA_SERVER to include it)")
+    panels = [("generation tokens/s", tps), ("time to first token, ms", ttft)]
+    title = "Chat, same model and threads (medians)"
+    plot = bar_panels(ROOT / "docs" / "bench" / "chat.png", title, panels)
+    lines.append(f"plot: ![tokens/s and first-token time]({plot.relative_to(ROOT).as_posix()})")
     emit("Chat: engine vs llama-cpp-python in-process", lines, args.section)
     return 0
 

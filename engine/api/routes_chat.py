@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from engine.api.sse import DONE, error_event, event, sse_response
+from engine.api.sse import DONE, TextEvents, error_event, event, sse_response
 from engine.api.state import State
 from engine.errors import HearthError
 from engine.remote.router import RoutedReply
@@ -85,11 +85,12 @@ async def _chat_events(
             hearth=served,
         )
 
+    content = TextEvents(chunk(ChunkDelta(content="")))
     try:
         yield event(chunk(ChunkDelta(role="assistant", content=""), served=gen.served))
         async for piece in gen.pieces():
             if piece.text:
-                yield event(chunk(ChunkDelta(content=piece.text)))
+                yield content(piece.text)
             if piece.finish_reason is not None:
                 yield event(chunk(ChunkDelta(), _finish(piece.finish_reason), gen.served))
         if include_usage:
