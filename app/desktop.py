@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,7 @@ def desktop_problem() -> str | None:
 
 
 def run_desktop() -> int:
-    from PySide6.QtCore import QLocale, QSettings
+    from PySide6.QtCore import QLocale, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.engine_link import EngineLink
@@ -70,6 +71,13 @@ def run_desktop() -> int:
     window = MainWindow(link, tasks)
 
     window.show()
+    # Ctrl-C, a logout or `kill`: close the window (which stops the engine it started) rather
+    # than leave that engine behind. The timer lets Python see the signal while Qt waits.
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, window.close))
+    heartbeat = QTimer(window)
+    heartbeat.start(250)
+    heartbeat.timeout.connect(lambda: None)
     if os.environ.get(QUIT_WHEN_READY_ENV):  # the package smoke test: up, engine ready, close
         link.ready.connect(window.close)
         link.ready.connect(app.quit)
