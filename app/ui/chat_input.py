@@ -10,6 +10,8 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
+from app.attachments import kind_of
+
 
 class ChatInput(QPlainTextEdit):
     send_requested = Signal()
@@ -32,7 +34,9 @@ class ChatInput(QPlainTextEdit):
         super().keyPressEvent(event)
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:
-        return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
+        if source.hasUrls():  # images attach here; other files go on to the window (transcribe)
+            return _all_images(source)
+        return source.hasImage() or super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:
         if source.hasImage():
@@ -44,8 +48,15 @@ class ChatInput(QPlainTextEdit):
                 image.save(str(path))
                 self.attach.emit(path)
                 return
-        if source.hasUrls() and all(u.isLocalFile() for u in source.urls()):
+        if source.hasUrls() and _all_images(source):
             for url in source.urls():
                 self.attach.emit(Path(url.toLocalFile()))
             return
         super().insertFromMimeData(source)
+
+
+def _all_images(source: QMimeData) -> bool:
+    urls = source.urls()
+    return bool(urls) and all(
+        u.isLocalFile() and kind_of(Path(u.toLocalFile())) == "image" for u in urls
+    )

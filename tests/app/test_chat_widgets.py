@@ -79,6 +79,9 @@ def test_pasting_an_image_or_files_attaches_them(qtbot: object, tmp_path: Path) 
     files.setUrls([QUrl.fromLocalFile(str(tmp_path / "a.png"))])
     box.insertFromMimeData(files)
     assert got[-1] == tmp_path / "a.png"
+    audio = QMimeData()
+    audio.setUrls([QUrl.fromLocalFile(str(tmp_path / "talk.wav"))])
+    assert not box.canInsertFromMimeData(audio)  # left to the window, which transcribes it
     text = QMimeData()
     text.setText("just words")
     box.insertFromMimeData(text)
