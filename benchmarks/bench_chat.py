@@ -71,14 +71,15 @@ def run_in_process(llama: object, max_tokens: int) -> Run:
     return Run(first - started, tokens, last - first)
 
 
-def run_engine(client: httpx.Client, max_tokens: int) -> Run:
-    body = {
-        "messages": MESSAGES,
-        "temperature": 0,
-        "max_tokens": max_tokens,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+def run_engine(client: httpx.Client, max_tokens: int, peer: bool = False) -> Run:
+    """One streamed reply over HTTP. The engine reports the tokens it generated (a chunk may
+    carry several when the client reads slower than the model writes); a peer server is
+    counted one token per content chunk."""
+    body: dict[str, object] = {
+        "messages": MESSAGES, "temperature": 0, "max_tokens": max_tokens, "stream": True,
+    }  # fmt: skip
+    if not peer:
+        body["stream_options"] = {"include_usage": True}
     started = time.perf_counter()
     first = last = 0.0
     tokens = 0
@@ -88,33 +89,13 @@ def run_engine(client: httpx.Client, max_tokens: int) -> Run:
             if not line.startswith("data: {"):
                 continue
             chunk = json.loads(line[6:])
-            if chunk.get("usage"):
-                # A chunk may carry several tokens when the client reads slower than the model
-                # writes, so count what the engine generated, not the chunks.
+            if chunk.get("usage") and not peer:
                 tokens = chunk["usage"]["completion_tokens"]
-            choices = chunk["choices"]
-            if choices and choices[0]["delta"].get("content"):
-                last = time.perf_counter()
-                first = first or last
-    return Run(first - started, tokens, last - first)
-
-
-def run_server(client: httpx.Client, max_tokens: int) -> Run:
-    """A peer OpenAI-compatible server: one token per content chunk."""
-    body = {"messages": MESSAGES, "temperature": 0, "max_tokens": max_tokens, "stream": True}
-    started = time.perf_counter()
-    first = last = 0.0
-    tokens = 0
-    with client.stream("POST", "/v1/chat/completions", json=body) as response:
-        response.raise_for_status()
-        for line in response.iter_lines():
-            if not line.startswith("data: {"):
-                continue
-            choices = json.loads(line[6:]).get("choices") or []
+            choices = chunk.get("choices") or []
             if choices and (choices[0].get("delta") or {}).get("content"):
                 last = time.perf_counter()
                 first = first or last
-                tokens += 1
+                tokens += 1 if peer else 0
     return Run(first - started, tokens, last - first)
 
 
@@ -182,12 +163,12 @@ def main() -> int:
             run_engine(client, 8)  # warm-up: load the model, fill caches
             run_in_process(llama, 8)
             for peer in peer_clients.values():
-                run_server(peer, 8)
+                run_engine(peer, 8, peer=True)
             for _ in range(args.runs):
                 engine_runs.append(run_engine(client, args.max_tokens))
                 local_runs.append(run_in_process(llama, args.max_tokens))
                 for name, peer in peer_clients.items():
-                    peer_runs[name].append(run_server(peer, args.max_tokens))
+                    peer_runs[name].append(run_engine(peer, args.max_tokens, peer=True))
     finally:
         llama.close()
         engine.stop()

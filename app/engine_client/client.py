@@ -157,7 +157,12 @@ class EngineClient:
     def stream_chat(self, messages: list[dict[str, Any]], **params: Any) -> ChatStream:
         """Start a streamed reply; use it in a `with` block so it is always closed."""
         body = {"messages": messages, **params, "stream": True}
-        context = self._http.stream("POST", "/v1/chat/completions", json=body)
+        return self._open_stream("/v1/chat/completions", body, ChatCompletionChunk)
+
+    def _open_stream(
+        self, path: str, body: dict[str, Any], chunk_type: type[ChatCompletionChunk]
+    ) -> ChatStream:
+        context = self._http.stream("POST", path, json=body)
         try:
             response = context.__enter__()
         except httpx.TransportError as exc:
@@ -166,7 +171,7 @@ class EngineClient:
             response.read()
             context.__exit__(None, None, None)
             _raise_for(response)
-        return ChatStream(response, context)
+        return ChatStream(response, context, chunk_type)
 
     # -- audio and jobs --------------------------------------------------------------------
     @staticmethod
@@ -298,16 +303,8 @@ class EngineClient:
     def send_message(self, conv_id: str, content: str, **params: Any) -> ChatStream:
         """Stream a reply in a stored conversation (closing the stream stops it)."""
         body = {"content": content, **params, "stream": True}
-        context = self._http.stream("POST", f"/v1/conversations/{conv_id}/messages", json=body)
-        try:
-            response = context.__enter__()
-        except httpx.TransportError as exc:
-            raise EngineUnavailable(f"The engine at {self.base_url} cannot be reached.") from exc
-        if not response.is_success:
-            response.read()
-            context.__exit__(None, None, None)
-            _raise_for(response)
-        return ChatStream(response, context, ConversationChunk)
+        path = f"/v1/conversations/{conv_id}/messages"
+        return self._open_stream(path, body, ConversationChunk)
 
     # -- model files ------------------------------------------------------------------------
     def pull(self, model: str | None = None, url: str | None = None) -> Iterator[dict[str, Any]]:

@@ -95,34 +95,26 @@ async def _events(stream: ThreadStream[Progress]) -> AsyncIterator[str]:
     yield DONE
 
 
+# The multipart fields both routes read (translations ignore `language`: English is the target).
+SPEECH_FIELDS = {
+    "model": "'whisper-1' (the default model) or an installed speech model",
+    "prompt": "text that guides spelling and style",
+    "temperature": "0 to 1",
+    "response_format": "json, text, srt, vtt or verbose_json",
+    "timestamp_granularities__": "segment and/or word (verbose_json)",
+    "stream": "true: transcript.text.delta / transcript.text.done events",
+    "vad_filter": "true or false; on by default for long audio",
+}
+
+
 @router.post(
     "/transcriptions",
-    openapi_extra=multipart_body(
-        model="'whisper-1' (the default model) or an installed speech model",
-        language="ISO 639-1 code; empty means detect",
-        prompt="text that guides spelling and style",
-        temperature="0 to 1",
-        response_format="json, text, srt, vtt or verbose_json",
-        timestamp_granularities__="segment and/or word (verbose_json)",
-        stream="true: transcript.text.delta / transcript.text.done events",
-        vad_filter="true or false; on by default for long audio",
-    ),
+    openapi_extra=multipart_body(language="ISO 639-1 code; empty means detect", **SPEECH_FIELDS),
 )
 async def transcriptions(request: Request, state: State) -> Response:
     return await _handle(request, state, "transcribe")
 
 
-@router.post(
-    "/translations",
-    openapi_extra=multipart_body(
-        model="'whisper-1' (the default model) or an installed speech model",
-        prompt="text that guides spelling and style",
-        temperature="0 to 1",
-        response_format="json, text, srt, vtt or verbose_json",
-        timestamp_granularities__="segment and/or word (verbose_json)",
-        stream="true: transcript.text.delta / transcript.text.done events",
-        vad_filter="true or false; on by default for long audio",
-    ),
-)
+@router.post("/translations", openapi_extra=multipart_body(**SPEECH_FIELDS))
 async def translations(request: Request, state: State) -> Response:
     return await _handle(request, state, "translate")
