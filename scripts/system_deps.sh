@@ -3,14 +3,14 @@
 #   test (default): espeak-ng speaks the test sentences for transcription; gnome-keyring and
 #     dbus-daemon give the key store tests a real Secret Service; fonts-noto-cjk draws the
 #     English and Chinese text the OCR tests read; iproute2 and util-linux make the offline
-#     test's network namespace.
+#     test's network namespace; the libraries Qt loads for the desktop tests (offscreen).
 #   desktop: the X11 libraries Qt's xcb plugin loads (a desktop system has them already).
 #   screenshots: the desktop's libraries plus Xvfb, to render the screens without a display.
 # Installs what is missing (as root, with apt-get); elsewhere says what to install and fails.
 set -euo pipefail
 purpose="${1:-test}"
 needed=()
-need_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || needed+=("$2"); }
+need_lib() { { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q "$1" || needed+=("$2"); }
 case "$purpose" in
   test)
     command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
@@ -19,6 +19,13 @@ case "$purpose" in
     [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)
     command -v ip >/dev/null 2>&1 || needed+=(iproute2)
     command -v unshare >/dev/null 2>&1 || needed+=(util-linux)
+    need_lib libEGL.so.1 libegl1
+    need_lib libGL.so.1 libgl1
+    need_lib libxkbcommon.so.0 libxkbcommon0
+    need_lib libfontconfig.so.1 libfontconfig1
+    need_lib libdbus-1.so.3 libdbus-1-3
+    need_lib libglib-2.0.so.0 libglib2.0-0
+    need_lib libX11.so.6 libx11-6
     ;;
   desktop|screenshots)
     need_lib libxcb-cursor.so.0 libxcb-cursor0
