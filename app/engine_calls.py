@@ -17,6 +17,7 @@ from engine.schemas import Job
 
 T = TypeVar("T")
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+POLL_SECONDS = 0.5  # a job's progress bar moves twice a second; each poll is one audit row
 
 
 class EngineNotReady(EngineError):
@@ -72,6 +73,6 @@ class EngineCalls:
                     yield job
                 if job.status in FINISHED:
                     return
-                time.sleep(0.25)
+                time.sleep(POLL_SECONDS)
 
         return self.stream(poll, on_update, None, on_error)

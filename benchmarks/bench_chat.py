@@ -99,6 +99,33 @@ def run_engine(client: httpx.Client, max_tokens: int, peer: bool = False) -> Run
     return Run(first - started, tokens, last - first)
 
 
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+RAW_PEAK = """
+import sys
+from llama_cpp import Llama
+llama = Llama(sys.argv[1], n_ctx=int(sys.argv[2]), n_threads=int(sys.argv[3]), verbose=False)
+llama.create_chat_completion([{"role": "user", "content": sys.argv[4]}], max_tokens=64)
+print(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1])
+"""
+
+
+def raw_peak_rss_mib(threads: int) -> float:
+    """Peak memory of a bare Python process that loads the model and answers once."""
+    model = str(default_embedded_dir() / MODEL_FILE)
+    done = subprocess.run(
+        [sys.executable, "-c", RAW_PEAK, model, str(N_CTX), str(threads), PROMPT],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
 def start_peer(command: list[str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -169,6 +196,8 @@ def main() -> int:
                 local_runs.append(run_in_process(llama, args.max_tokens))
                 for name, peer in peer_clients.items():
                     peer_runs[name].append(run_engine(peer, args.max_tokens, peer=True))
+        assert engine.process is not None
+        engine_peak = peak_rss_mib(engine.process.pid)
     finally:
         llama.close()
         engine.stop()
@@ -196,6 +225,12 @@ def main() -> int:
         f"generation tokens/s ratio (engine / in-process): {ratio:.3f}   (target >= 0.97)",
         f"time-to-first-token overhead: {overhead:+.1f} ms   (target <= 20 ms)",
     ]
+    raw_peak = raw_peak_rss_mib(args.threads)
+    lines.append(
+        f"peak memory: engine {engine_peak:.0f} MiB, bare llama-cpp-python process "
+        f"{raw_peak:.0f} MiB; ratio {engine_peak / raw_peak:.2f}   (target <= 2.0: the engine "
+        "also holds the web server, the database and the OCR and speech libraries)"
+    )
     tps = {"Hearth engine": tps_engine, "llama-cpp-python in-process": tps_local}
     ttft = {"Hearth engine": ttft_engine, "llama-cpp-python in-process": ttft_local}
     for name, runs in peer_runs.items():
