@@ -248,7 +248,11 @@ def main() -> int:
     title = "Chat, same model and threads (medians)"
     plot = bar_panels(ROOT / "docs" / "bench" / "chat.png", title, panels)
     lines.append(f"plot: ![tokens/s and first-token time]({plot.relative_to(ROOT).as_posix()})")
-    emit("Chat: engine vs llama-cpp-python in-process", lines, args.section)
+    emit(
+        "Chat: engine vs llama-cpp-python (in-process, its server) and llama-server",
+        lines,
+        args.section,
+    )
     return 0
 
 
