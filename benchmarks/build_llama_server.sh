@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 version="$(sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)"
-home="${HEARTH_WHEEL_DIR:-$HOME/.cache/hearth}/llama-server-$version"
+home="${XDG_CACHE_HOME:-$HOME/.cache}/hearth/llama-server-$version"
 binary="$home/build/bin/llama-server"
 if [ ! -x "$binary" ]; then
   mkdir -p "$home"
