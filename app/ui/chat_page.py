@@ -346,6 +346,11 @@ class ChatPage(QWidget):
         text = self.input.toPlainText().strip()
         if self.reply is not None or (not text and not self.attachments):
             return
+        if self.calls.link.state not in ("ready", "busy"):  # keep what was typed for later
+            self.notice.emit(
+                self.tr("The engine is not ready yet; your message is kept in the box.")
+            )
+            return
         if self.attachments and not self.model_takes_images():
             self.notice.emit(
                 self.tr(

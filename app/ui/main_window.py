@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -58,6 +58,9 @@ class MainWindow(QMainWindow):
         self.notices: list[str] = []  # everything said to the user, newest last
         self.setWindowTitle(self.tr("Hearth"))
         self.resize(1200, 780)
+        geometry = QSettings().value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
         self.setAcceptDrops(True)
 
         presets = PresetStore(desktop_config_dir(env) / "presets.json")
@@ -280,6 +283,7 @@ class MainWindow(QMainWindow):
 
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        QSettings().setValue("window/geometry", self.saveGeometry())
         for card in self.cards:
             card.stop_watching()
         self.chat.stop_reply()

@@ -10,8 +10,11 @@ from PySide6.QtGui import QColor, QImage
 
 from app.attachments import image_part, kind_of
 from app.chat_markdown import MarkdownRenderer
+from app.engine_link import EngineLink
 from app.presets import BUILTIN, Preset, PresetStore
+from app.tasks import Tasks
 from app.ui.chat_input import ChatInput
+from app.ui.main_window import MainWindow
 
 
 def test_markdown_highlights_code_and_numbers_copy_links() -> None:
@@ -87,3 +90,15 @@ def test_pasting_an_image_or_files_attaches_them(qtbot: object, tmp_path: Path) 
     box.insertFromMimeData(text)
     assert box.toPlainText() == "just words"
     assert len(got) == 2
+
+
+def test_sending_before_the_engine_is_ready_keeps_the_message(qtbot: object) -> None:
+    tasks = Tasks()
+    window = MainWindow(EngineLink(tasks, {}), tasks, {})
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.chat.input.setPlainText("Are you there?")
+    window.chat.send_message()
+    assert window.chat.reply is None
+    assert window.chat.input.toPlainText() == "Are you there?"
+    assert "not ready" in window.notices[-1]
+    window.close()

@@ -23,6 +23,7 @@ from app.ui.main_window import MainWindow
 from engine.settings import default_embedded_dir
 from tests.app.desktop_harness import Windows
 from tests.conftest import RunningEngine, engine_env
+from tests.speech import join_wavs, speak
 
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
@@ -383,3 +384,23 @@ def test_usage_page_charts_requests_and_edits_memories(
     )  # type: ignore[attr-defined]
     page.delete_memory(memory["id"])
     qtbot.waitUntil(lambda: all(m.id != memory["id"] for m in client.memories()), timeout=10_000)  # type: ignore[attr-defined]
+
+
+def test_a_dropped_recording_can_be_cancelled(
+    qtbot: object, engine_server: RunningEngine, windows: Windows, tmp_path: Path
+) -> None:
+    sentence = speak(
+        "This is a long recording about the harbour and its lighthouse.", tmp_path / "a.wav"
+    )
+    long = join_wavs([sentence] * 40, tmp_path / "long.wav")  # about three minutes
+    window = windows.open(engine_env(engine_server.home))
+    _drop(window, long)
+    card = window.cards[-1]
+    assert isinstance(card, TranscriptCard)
+    qtbot.waitUntil(lambda: card.job is not None and card.job.status == "running", timeout=60_000)  # type: ignore[attr-defined]
+    card.cancel()
+    qtbot.waitUntil(lambda: card.job is not None and card.job.status == "cancelled", timeout=30_000)  # type: ignore[attr-defined]
+    assert card.job is not None
+    assert engine_server.client().job(card.job.id).status == "cancelled"
+    assert not card.cancel_button.isVisible()
+    assert card.status.text().startswith("Cancelled")

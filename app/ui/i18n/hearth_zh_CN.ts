@@ -11,7 +11,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../chat_input.py" line="21" />
+        <location filename="../chat_input.py" line="23" />
         <source>Message Hearth… (Enter sends, Shift+Enter for a new line)</source>
         <translation>给 Hearth 发消息…（Enter 发送，Shift+Enter 换行）</translation>
     </message>
@@ -139,52 +139,57 @@
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="352" />
+        <location filename="../chat_page.py" line="350" />
+        <source>The engine is not ready yet; your message is kept in the box.</source>
+        <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="355" />
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="583" />
+        <location filename="../chat_page.py" line="586" />
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="585" />
+        <location filename="../chat_page.py" line="588" />
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="614" />
+        <location filename="../chat_page.py" line="617" />
         <source>%1 tokens</source>
         <translation>%1 个词元</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="616" />
+        <location filename="../chat_page.py" line="619" />
         <source>%1 tokens/s</source>
         <translation>%1 词元/秒</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="623" />
+        <location filename="../chat_page.py" line="626" />
         <source>%1 earlier messages left out</source>
         <translation>省略了 %1 条较早的消息</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="626" />
+        <location filename="../chat_page.py" line="629" />
         <source>%1 messages summarized</source>
         <translation>已摘要 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="628" />
+        <location filename="../chat_page.py" line="631" />
         <source>%1 items redacted</source>
         <translation>已脱敏 %1 项</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="630" />
+        <location filename="../chat_page.py" line="633" />
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="642" />
+        <location filename="../chat_page.py" line="645" />
         <source>Code copied</source>
         <translation>代码已复制</translation>
     </message>
@@ -243,107 +248,107 @@
         <translation>Hearth</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="75" />
+        <location filename="../main_window.py" line="78" />
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="76" />
+        <location filename="../main_window.py" line="79" />
         <source>Transcribe</source>
         <translation>转写</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="77" />
+        <location filename="../main_window.py" line="80" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="78" />
+        <location filename="../main_window.py" line="81" />
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="79" />
+        <location filename="../main_window.py" line="82" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="104" />
+        <location filename="../main_window.py" line="107" />
         <source>The engine was restarted: %1</source>
         <translation>引擎已重新启动：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="143" />
+        <location filename="../main_window.py" line="146" />
         <source>Starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="144" />
+        <location filename="../main_window.py" line="147" />
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="145" />
+        <location filename="../main_window.py" line="148" />
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="146" />
+        <location filename="../main_window.py" line="149" />
         <source>Engine problem</source>
         <translation>引擎出现问题</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="170" />
+        <location filename="../main_window.py" line="173" />
         <source>Fully local</source>
         <translation>完全本地</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="173" />
+        <location filename="../main_window.py" line="176" />
         <source>No remote provider is enabled: nothing leaves this device.</source>
         <translation>未启用远程服务：数据不会离开本机。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="177" />
+        <location filename="../main_window.py" line="180" />
         <source>May contact: %1</source>
         <translation>可能连接：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="179" />
+        <location filename="../main_window.py" line="182" />
         <source>Remote providers are configured.</source>
         <translation>已配置远程服务。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="192" />
+        <location filename="../main_window.py" line="195" />
         <source>Unlock the key store</source>
         <translation>解锁密钥库</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="192" />
+        <location filename="../main_window.py" line="195" />
         <source>Key store passphrase:</source>
         <translation>密钥库口令：</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="223" />
+        <location filename="../main_window.py" line="226" />
         <source>%1 cannot be opened here: drop audio, video, images or .gguf model files.</source>
         <translation>无法在此打开 %1：请拖入音频、视频、图片或 .gguf 模型文件。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="228" />
+        <location filename="../main_window.py" line="231" />
         <source>Import model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="229" />
+        <location filename="../main_window.py" line="232" />
         <source>Import %1 as a model?</source>
         <translation>把 %1 导入为模型？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="266" />
+        <location filename="../main_window.py" line="269" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="270" />
+        <location filename="../main_window.py" line="273" />
         <source>Save</source>
         <translation>保存</translation>
     </message>
