@@ -56,7 +56,7 @@ async def health(state: State) -> Health:
     registry = state.registry
     providers = await blocking(state.providers.all)
     hosts = sorted({urlparse(p.base_url).hostname or "" for p in providers} - {""})
-    entries = registry.entries()  # one scan of the models folders per call
+    entries = await blocking(registry.entries)  # one scan of the models folders, off the loop
     default = entries.get(state.settings.default_model)
     return Health(
         version=engine.__version__,
@@ -72,8 +72,10 @@ async def health(state: State) -> Health:
 
 @router.get("/v1/models")
 async def list_models(state: State) -> ModelList:
-    chat = [_card(state, e) for e in state.registry.entries().values()]
-    speech = [_speech_card(state, e) for e in state.speech_models.entries().values()]
+    # Folder scans and header reads run off the event loop, as all file work does.
+    chat = [_card(state, e) for e in (await blocking(state.registry.entries)).values()]
+    speech_entries = await blocking(state.speech_models.entries)
+    speech = [_speech_card(state, e) for e in speech_entries.values()]
     providers = await blocking(state.providers.all)
     remote = [
         ModelCard(id=f"{p.name}/{m}", created=0, owned_by=p.name, capabilities=["chat", "remote"])
@@ -90,13 +92,13 @@ async def catalog(state: State) -> dict[str, Any]:
 
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, state: State) -> ModelDetail:
-    speech = state.speech_models.entries().get(model_id)
+    speech = (await blocking(state.speech_models.entries)).get(model_id)
     if speech is not None:
         return ModelDetail(**_speech_card(state, speech).model_dump())
-    entry = state.registry.resolve(model_id)
+    entry = await blocking(state.registry.resolve, model_id)
     detail = ModelDetail(**_card(state, entry).model_dump())
     try:
-        info = state.registry.inspect(entry)
+        info = await blocking(state.registry.inspect, entry)
     except HearthError as exc:
         detail.problem = exc.message
         return detail
