@@ -97,7 +97,7 @@ def test_the_api_reference_is_up_to_date() -> None:
 
 
 def test_doc_links_point_at_files_that_exist() -> None:
-    for doc in [*DOCS, ROOT / "docs" / "architecture.md"]:
+    for doc in [*DOCS, ROOT / "docs" / "architecture.md", ROOT / "CONTRIBUTING.md"]:
         for target in re.findall(r"\]\(([^)#]+)\)", doc.read_text(encoding="utf-8")):
             if "://" not in target:
                 assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
