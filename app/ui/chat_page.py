@@ -102,6 +102,8 @@ class ChatPage(QWidget):
         self.new_button = QPushButton(self.tr("New chat"))
         self.new_button.clicked.connect(self.new_chat)
         self.conversations = QListWidget()
+        self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.conversations.itemActivated.connect(self._open_item)
         self.conversations.itemClicked.connect(self._open_item)
         self.conversations.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

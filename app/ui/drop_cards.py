@@ -208,6 +208,10 @@ class ImageCard(_Card):
         self.body.addLayout(actions)
         if not can_caption:
             self.caption.setText(self.tr("No vision model is installed: showing the text only."))
+            self.send_button.setEnabled(False)  # no local model could look at it
+            self.send_button.setToolTip(
+                self.tr("Install a vision model (Models page) to send images.")
+            )
         self.submit(kind="image")
 
     def show_result(self, job: Job) -> None:

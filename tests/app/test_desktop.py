@@ -264,6 +264,7 @@ def test_dropping_an_image_shows_its_text(
     assert isinstance(card, ImageCard)
     qtbot.waitUntil(lambda: "thursday" in card.ocr_text.toPlainText().lower(), timeout=120_000)  # type: ignore[attr-defined]
     assert "vision model" in card.caption.text()  # none installed: it says so
+    assert not card.send_button.isEnabled()
     card.insert_text.emit(card.ocr_text.toPlainText())
     assert "Thursday" in window.chat.input.toPlainText()
 
