@@ -43,6 +43,8 @@ def _shoot(
     app: object, language: str, env: dict[str, str], wav: Path | None, out: Path
 ) -> list[Path]:
     """One window in `language`: the main pages (or only the chat) saved as PNG files."""
+    from PySide6.QtCore import Qt
+
     from app.desktop import install_translation
     from app.engine_link import EngineLink
     from app.tasks import Tasks
@@ -58,7 +60,8 @@ def _shoot(
     chat = window.chat
     _wait(app, 60, lambda: chat.conversations.count() >= 2, "the conversations")
     items = [chat.conversations.item(i) for i in range(chat.conversations.count())]
-    chat._open_item(next((i for i in items if "Python" in i.text()), items[0]))
+    chosen = next((i for i in items if "Python" in i.text()), items[0])
+    chat.open_conversation(chosen.data(Qt.ItemDataRole.UserRole))
     _wait(app, 10, lambda: bool(chat.turns), "the conversation's messages")
     if wav is not None:
         window.open_files([wav])

@@ -7,54 +7,37 @@ redaction, image parts) and are recorded in the same conversation.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
-    QMessageBox,
     QPushButton,
     QSplitter,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.attachments import image_part, kind_of
-from app.chat_markdown import COPY_SCHEME, MarkdownRenderer
 from app.engine_calls import EngineCalls
 from app.engine_client import ChatStream, EngineClient
 from app.presets import PresetStore
 from app.tasks import Handle
 from app.ui.chat_input import ChatInput
+from app.ui.conversation_list import ConversationList
 from app.ui.params_panel import ParamsPanel
+from app.ui.transcript_view import TranscriptView, Turn, meta_of
 from engine.schemas import Conversation, ModelCard
 
 RENDER_INTERVAL_MS = 50  # a streamed reply is redrawn at most this often
-
-
-@dataclass
-class Turn:
-    role: str
-    content: str
-    id: int | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    images: list[str] = field(default_factory=list)  # file names shown with the turn
 
 
 @dataclass
@@ -76,44 +59,25 @@ class ChatPage(QWidget):
     def __init__(self, calls: EngineCalls, presets: PresetStore) -> None:
         super().__init__()
         self.calls = calls
-        self.renderer = MarkdownRenderer(self.tr("Copy"))
         self.conv_id: str | None = None
         self.turns: list[Turn] = []
         self.reply: Reply | None = None
         self.attachments: list[Path] = []
         self.models: dict[str, ModelCard] = {}
         self.default_model: str | None = None
-        self.code_blocks: list[str] = []
         self._editing_id: int | None = None
         self._dirty = False
         self._render_timer = QTimer(self)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
         self._render_timer.timeout.connect(self._render_if_dirty)
 
-        # Sidebar: search and conversations
-        self.search = QLineEdit()
-        self.search.setPlaceholderText(self.tr("Search conversations"))
-        self.search.setClearButtonEnabled(True)
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(250)
-        self._search_timer.timeout.connect(self.refresh_conversations)
-        self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.new_button = QPushButton(self.tr("New chat"))
-        self.new_button.clicked.connect(self.new_chat)
-        self.conversations = QListWidget()
-        self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.conversations.itemActivated.connect(self._open_item)
-        self.conversations.itemClicked.connect(self._open_item)
-        self.conversations.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.conversations.customContextMenuRequested.connect(self._conversation_menu)
-        sidebar = QWidget()
-        side = QVBoxLayout(sidebar)
-        side.setContentsMargins(0, 0, 0, 0)
-        side.addWidget(self.new_button)
-        side.addWidget(self.search)
-        side.addWidget(self.conversations)
+        self.sidebar = ConversationList(calls)
+        self.sidebar.open_requested.connect(self._open_requested)
+        self.sidebar.new_requested.connect(self.new_chat)
+        self.sidebar.deleted.connect(self._deleted)
+        self.sidebar.notice.connect(self.notice)
+        self.search = self.sidebar.search
+        self.conversations = self.sidebar.list
 
         # Centre: model picker, transcript, attachments, input
         self.model_picker = QComboBox()
@@ -126,10 +90,8 @@ class ChatPage(QWidget):
         top.addWidget(QLabel(self.tr("Model")))
         top.addWidget(self.model_picker, 1)
         top.addWidget(self.params_toggle)
-        self.chat_view = QTextBrowser()
-        self.chat_view.setOpenLinks(False)
-        self.chat_view.anchorClicked.connect(self._link_clicked)
-        self.chat_view.setPlaceholderText(self.tr("Start a conversation, or drop a file here."))
+        self.chat_view = TranscriptView()
+        self.chat_view.notice.connect(self.notice)
         self.attachment_bar = QLabel()
         self.attachment_bar.setWordWrap(True)
         self.attachment_bar.hide()
@@ -172,7 +134,7 @@ class ChatPage(QWidget):
         self.params_toggle.toggled.connect(self.params.setVisible)
 
         splitter = QSplitter()
-        splitter.addWidget(sidebar)
+        splitter.addWidget(self.sidebar)
         splitter.addWidget(centre)
         splitter.addWidget(self.params)
         splitter.setStretchFactor(1, 1)
@@ -212,23 +174,16 @@ class ChatPage(QWidget):
             self.model_picker.setCurrentIndex(index)
 
     def refresh_conversations(self) -> None:
-        query = self.search.text().strip() or None
-        self.calls.run(lambda c: c.conversations(query), self._show_conversations)
+        self.sidebar.current_id = self.conv_id
+        self.sidebar.refresh()
 
-    def _show_conversations(self, found: list[Conversation]) -> None:
-        self.conversations.clear()
-        for conv in found:
-            item = QListWidgetItem(conv.title or self.tr("New conversation"))
-            item.setData(Qt.ItemDataRole.UserRole, conv.id)
-            item.setToolTip(conv.title or "")
-            self.conversations.addItem(item)
-            if conv.id == self.conv_id:
-                item.setSelected(True)
-
-    def _open_item(self, item: QListWidgetItem) -> None:
-        conv_id = item.data(Qt.ItemDataRole.UserRole)
+    def _open_requested(self, conv_id: str) -> None:
         if conv_id != self.conv_id or not self.turns:
             self.open_conversation(conv_id)
+
+    def _deleted(self, conv_id: str) -> None:
+        if conv_id == self.conv_id:
+            self.new_chat()
 
     def open_conversation(self, conv_id: str) -> None:
         self.stop_reply()
@@ -237,7 +192,7 @@ class ChatPage(QWidget):
     def _show_conversation(self, conv: Conversation) -> None:
         self.conv_id = conv.id
         self.turns = [
-            Turn(m.role, m.content, m.id, _meta_of(m.model_dump()))
+            Turn(m.role, m.content, m.id, meta_of(m.model_dump()))
             for m in conv.messages or []
             if m.role in ("user", "assistant")
         ]
@@ -254,62 +209,6 @@ class ChatPage(QWidget):
         self.redraw()
         self.input.setFocus()
         self._update_buttons()
-
-    # -- conversation menu: rename, export, delete -----------------------------------------
-    def _conversation_menu(self, pos: Any) -> None:
-        item = self.conversations.itemAt(pos)
-        if item is None:
-            return
-        conv_id = item.data(Qt.ItemDataRole.UserRole)
-        menu = QMenu(self)
-        menu.addAction(self.tr("Rename…"), lambda: self.rename(conv_id, item.text()))
-        menu.addAction(self.tr("Export as Markdown…"), lambda: self.export(conv_id))
-        menu.addAction(self.tr("Delete"), lambda: self.delete(conv_id))
-        menu.exec(self.conversations.mapToGlobal(pos))
-
-    def rename(self, conv_id: str, current: str, title: str | None = None) -> None:
-        if title is None:
-            title, ok = QInputDialog.getText(
-                self, self.tr("Rename"), self.tr("Title:"), text=current
-            )
-            if not ok or not title.strip():
-                return
-        new = title.strip()
-        self.calls.run(
-            lambda c: c.update_conversation(conv_id, title=new),
-            lambda _c: self.refresh_conversations(),
-        )
-
-    def export(self, conv_id: str, path: Path | None = None) -> None:
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, self.tr("Export conversation"), "conversation.md", "Markdown (*.md)"
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
-        target = path
-
-        def write(client: EngineClient) -> Path:
-            target.write_text(client.export_conversation(conv_id, "md"), encoding="utf-8")
-            return target
-
-        self.calls.run(write, lambda p: self.notice.emit(self.tr("Saved %1").replace("%1", p.name)))
-
-    def delete(self, conv_id: str, confirm: bool = True) -> None:
-        if confirm:
-            answer = QMessageBox.question(
-                self, self.tr("Delete conversation"), self.tr("Delete this conversation?")
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-
-        def deleted(_: object) -> None:
-            if conv_id == self.conv_id:
-                self.new_chat()
-            self.refresh_conversations()
-
-        self.calls.run(lambda c: c.delete_conversation(conv_id), deleted)
 
     # -- attachments -----------------------------------------------------------------------
     def _choose_attachment(self) -> None:
@@ -574,92 +473,9 @@ class ChatPage(QWidget):
 
     def redraw(self) -> None:
         self._dirty = False
-        bar = self.chat_view.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 8
-        blocks: list[str] = []
-        self.code_blocks = []
-        for turn in self.turns:
-            blocks.append(self._turn_html(turn))
-        self.chat_view.setHtml("".join(blocks))
-        if at_bottom or self.reply is not None:
-            bar.setValue(bar.maximum())
-
-    def _turn_html(self, turn: Turn) -> str:
-        you = turn.role == "user"
-        who = (
-            self.tr("You")
-            if you
-            else html.escape(str(turn.meta.get("model") or self.tr("Assistant")))
-        )
-        rendered = self.renderer.render(
-            turn.content or ("…" if self.reply and self.reply.turn is turn else "")
-        )
-        # Copy links are numbered across the whole transcript.
-        offset = len(self.code_blocks)
-        body = rendered.html
-        for i in reversed(range(len(rendered.code_blocks))):
-            body = body.replace(f'href="{COPY_SCHEME}:{i}"', f'href="{COPY_SCHEME}:{i + offset}"')
-        self.code_blocks.extend(rendered.code_blocks)
-        images = "".join(
-            f"<div style='color:#57606a'>[{html.escape(n)}]</div>" for n in turn.images
-        )
-        colour = "#0b57d0" if you else "#1f7a3a"
-        footer = "" if you else self._footer(turn)
-        return (
-            f"<div style='margin-top:10px'><b style='color:{colour}'>{who}</b></div>"
-            f"{images}{body}{footer}"
-        )
-
-    def _footer(self, turn: Turn) -> str:
-        meta = turn.meta
-        if self.reply is not None and self.reply.turn is turn:
-            return ""
-        facts: list[str] = []
-        if meta.get("provider"):
-            facts.append(html.escape(str(meta["provider"])))
-        if meta.get("tokens"):
-            facts.append(self.tr("%1 tokens").replace("%1", str(meta["tokens"])))
-        if meta.get("speed"):
-            facts.append(self.tr("%1 tokens/s").replace("%1", str(meta["speed"])))
-        if meta.get("cost") is not None:
-            facts.append(
-                f"{meta['cost']:.4f} {html.escape(str(meta.get('currency') or ''))}".strip()
-            )
-        if meta.get("left_out"):
-            facts.append(
-                self.tr("%1 earlier messages left out").replace("%1", str(meta["left_out"]))
-            )
-        if meta.get("summarized"):
-            facts.append(self.tr("%1 messages summarized").replace("%1", str(meta["summarized"])))
-        if meta.get("redactions"):
-            facts.append(self.tr("%1 items redacted").replace("%1", str(meta["redactions"])))
-        if meta.get("stopped") or meta.get("interrupted"):
-            facts.append(self.tr("stopped"))
-        if meta.get("error"):
-            facts.append(html.escape(str(meta["error"])))
-        if not facts:
-            return ""
-        return f"<div style='color:#6e7781; font-size:small'>{' · '.join(facts)}</div>"
-
-    def _link_clicked(self, url: QUrl) -> None:
-        if url.scheme() == COPY_SCHEME:
-            index = int(url.path() or "0")
-            if 0 <= index < len(self.code_blocks):
-                QGuiApplication.clipboard().setText(self.code_blocks[index])
-                self.notice.emit(self.tr("Code copied"))
+        self.chat_view.show_turns(self.turns, self.reply.turn if self.reply else None)
 
 
 def _with_names(text: str, images: list[Path]) -> str:
     names = ", ".join(p.name for p in images)
     return f"{text}\n\n[images: {names}]" if images else text
-
-
-def _meta_of(message: dict[str, Any]) -> dict[str, Any]:
-    timings = message.get("timings") or {}
-    return {
-        "model": message.get("model"),
-        "provider": message.get("provider"),
-        "tokens": message.get("token_count"),
-        "speed": timings.get("tokens_per_second"),
-        "interrupted": message.get("interrupted"),
-    }

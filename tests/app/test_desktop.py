@@ -196,16 +196,16 @@ def test_conversations_rename_search_export_and_delete(
     chat.open_conversation(conv.id)
     qtbot.waitUntil(lambda: chat.conv_id == conv.id, timeout=10_000)  # type: ignore[attr-defined]
     assert "Kyoto" in chat.chat_view.toPlainText()
-    assert chat.code_blocks == ["print('sakura')\n"]
-    chat._link_clicked(QUrl("copy:0"))  # the code block's copy link
+    assert chat.chat_view.code_blocks == ["print('sakura')\n"]
+    chat.chat_view.link_clicked(QUrl("copy:0"))  # the code block's copy link
     assert QApplication.clipboard().text() == "print('sakura')\n"
-    chat.rename(conv.id, "Trip planning", "Spring in Kyoto")
+    chat.sidebar.rename(conv.id, "Trip planning", "Spring in Kyoto")
     qtbot.waitUntil(lambda: client.conversation(conv.id).title == "Spring in Kyoto", timeout=10_000)  # type: ignore[attr-defined]
     target = tmp_path / "trip.md"
-    chat.export(conv.id, target)
+    chat.sidebar.export(conv.id, target)
     qtbot.waitUntil(target.exists, timeout=10_000)  # type: ignore[attr-defined]
     assert "Kyoto" in target.read_text(encoding="utf-8")
-    chat.delete(conv.id, confirm=False)
+    chat.sidebar.delete(conv.id, confirm=False)
     qtbot.waitUntil(lambda: chat.conv_id is None, timeout=10_000)  # type: ignore[attr-defined]
     assert conv.id not in [c.id for c in client.conversations()]
 

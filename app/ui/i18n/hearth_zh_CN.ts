@@ -19,179 +19,127 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="79" />
-        <source>Copy</source>
-        <translation>复制</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="95" />
-        <source>Search conversations</source>
-        <translation>搜索对话</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="102" />
-        <source>New chat</source>
-        <translation>新对话</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="122" />
+        <location filename="../chat_page.py" line="86" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="126" />
+        <location filename="../chat_page.py" line="90" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="132" />
-        <source>Start a conversation, or drop a file here.</source>
-        <translation>开始对话，或把文件拖到这里。</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="140" />
+        <location filename="../chat_page.py" line="102" />
         <source>Attach…</source>
         <translation>附件…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="142" />
+        <location filename="../chat_page.py" line="104" />
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="144" />
+        <location filename="../chat_page.py" line="106" />
         <source>Edit last</source>
         <translation>编辑上一条</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="146" />
+        <location filename="../chat_page.py" line="108" />
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="149" />
+        <location filename="../chat_page.py" line="111" />
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="221" />
-        <source>New conversation</source>
-        <translation>新对话</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="265" />
-        <source>Rename…</source>
-        <translation>重命名…</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="266" />
-        <source>Export as Markdown…</source>
-        <translation>导出为 Markdown…</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="267" />
-        <source>Delete</source>
-        <translation>删除</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="273" />
-        <source>Rename</source>
-        <translation>重命名</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="273" />
-        <source>Title:</source>
-        <translation>标题：</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="286" />
-        <source>Export conversation</source>
-        <translation>导出对话</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="297" />
-        <source>Saved %1</source>
-        <translation>已保存 %1</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="302" />
-        <source>Delete conversation</source>
-        <translation>删除对话</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="302" />
-        <source>Delete this conversation?</source>
-        <translation>删除这个对话？</translation>
-    </message>
-    <message>
-        <location filename="../chat_page.py" line="317" />
+        <location filename="../chat_page.py" line="216" />
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="326" />
+        <location filename="../chat_page.py" line="225" />
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="335" />
+        <location filename="../chat_page.py" line="234" />
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="353" />
+        <location filename="../chat_page.py" line="252" />
         <source>The engine is not ready yet; your message is kept in the box.</source>
         <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="359" />
+        <location filename="../chat_page.py" line="258" />
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
+</context>
+<context>
+    <name>ConversationList</name>
     <message>
-        <location filename="../chat_page.py" line="590" />
-        <source>You</source>
-        <translation>你</translation>
+        <location filename="../conversation_list.py" line="39" />
+        <source>Search conversations</source>
+        <translation>搜索对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="592" />
-        <source>Assistant</source>
-        <translation>助手</translation>
+        <location filename="../conversation_list.py" line="46" />
+        <source>New chat</source>
+        <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="621" />
-        <source>%1 tokens</source>
-        <translation>%1 个词元</translation>
+        <location filename="../conversation_list.py" line="68" />
+        <source>New conversation</source>
+        <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="623" />
-        <source>%1 tokens/s</source>
-        <translation>%1 词元/秒</translation>
+        <location filename="../conversation_list.py" line="84" />
+        <source>Rename…</source>
+        <translation>重命名…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="630" />
-        <source>%1 earlier messages left out</source>
-        <translation>省略了 %1 条较早的消息</translation>
+        <location filename="../conversation_list.py" line="85" />
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="633" />
-        <source>%1 messages summarized</source>
-        <translation>已摘要 %1 条消息</translation>
+        <location filename="../conversation_list.py" line="86" />
+        <source>Delete</source>
+        <translation>删除</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="635" />
-        <source>%1 items redacted</source>
-        <translation>已脱敏 %1 项</translation>
+        <location filename="../conversation_list.py" line="92" />
+        <source>Rename</source>
+        <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="637" />
-        <source>stopped</source>
-        <translation>已停止</translation>
+        <location filename="../conversation_list.py" line="92" />
+        <source>Title:</source>
+        <translation>标题：</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="649" />
-        <source>Code copied</source>
-        <translation>代码已复制</translation>
+        <location filename="../conversation_list.py" line="105" />
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <location filename="../conversation_list.py" line="116" />
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <location filename="../conversation_list.py" line="121" />
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <location filename="../conversation_list.py" line="121" />
+        <source>Delete this conversation?</source>
+        <translation>删除这个对话？</translation>
     </message>
 </context>
 <context>
@@ -235,12 +183,12 @@
         <translation>未安装视觉模型：只显示文字。</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="212" />
+        <location filename="../drop_cards.py" line="213" />
         <source>Install a vision model (Models page) to send images.</source>
         <translation>安装视觉模型（模型页面）后即可发送图片。</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="222" />
+        <location filename="../drop_cards.py" line="224" />
         <source>(no text found)</source>
         <translation>（未找到文字）</translation>
     </message>
@@ -971,6 +919,64 @@
         <location filename="../drop_cards.py" line="164" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
+    </message>
+</context>
+<context>
+    <name>TranscriptView</name>
+    <message>
+        <location filename="../transcript_view.py" line="31" />
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="35" />
+        <source>Start a conversation, or drop a file here.</source>
+        <translation>开始对话，或把文件拖到这里。</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="49" />
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="51" />
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="75" />
+        <source>%1 tokens</source>
+        <translation>%1 个词元</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="77" />
+        <source>%1 tokens/s</source>
+        <translation>%1 词元/秒</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="84" />
+        <source>%1 earlier messages left out</source>
+        <translation>省略了 %1 条较早的消息</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="87" />
+        <source>%1 messages summarized</source>
+        <translation>已摘要 %1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="89" />
+        <source>%1 items redacted</source>
+        <translation>已脱敏 %1 项</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="91" />
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="103" />
+        <source>Code copied</source>
+        <translation>代码已复制</translation>
     </message>
 </context>
 <context>

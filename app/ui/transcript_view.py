@@ -1,0 +1,115 @@
+"""The transcript: turns rendered from Markdown, highlighted code with a copy link per block,
+and under each reply who answered, tokens, speed, cost and what the context left out."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from app.chat_markdown import COPY_SCHEME, MarkdownRenderer
+
+
+@dataclass
+class Turn:
+    role: str
+    content: str
+    id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)  # file names shown with the turn
+
+
+class TranscriptView(QTextBrowser):
+    notice = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.renderer = MarkdownRenderer(self.tr("Copy"))
+        self.code_blocks: list[str] = []
+        self.setOpenLinks(False)
+        self.anchorClicked.connect(self.link_clicked)
+        self.setPlaceholderText(self.tr("Start a conversation, or drop a file here."))
+
+    def show_turns(self, turns: list[Turn], streaming: Turn | None) -> None:
+        """Draw every turn; `streaming` is the reply still arriving (no footer yet)."""
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 8
+        self.code_blocks = []
+        self.setHtml("".join(self._turn_html(t, t is streaming) for t in turns))
+        if at_bottom or streaming is not None:
+            bar.setValue(bar.maximum())
+
+    def _turn_html(self, turn: Turn, streaming: bool) -> str:
+        you = turn.role == "user"
+        who = (
+            self.tr("You")
+            if you
+            else html.escape(str(turn.meta.get("model") or self.tr("Assistant")))
+        )
+        rendered = self.renderer.render(turn.content or ("…" if streaming else ""))
+        # Copy links are numbered across the whole transcript.
+        offset = len(self.code_blocks)
+        body = rendered.html
+        for i in reversed(range(len(rendered.code_blocks))):
+            body = body.replace(f'href="{COPY_SCHEME}:{i}"', f'href="{COPY_SCHEME}:{i + offset}"')
+        self.code_blocks.extend(rendered.code_blocks)
+        images = "".join(
+            f"<div style='color:#57606a'>[{html.escape(n)}]</div>" for n in turn.images
+        )
+        colour = "#0b57d0" if you else "#1f7a3a"
+        footer = "" if you or streaming else self._footer(turn.meta)
+        return (
+            f"<div style='margin-top:10px'><b style='color:{colour}'>{who}</b></div>"
+            f"{images}{body}{footer}"
+        )
+
+    def _footer(self, meta: dict[str, Any]) -> str:
+        facts: list[str] = []
+        if meta.get("provider"):
+            facts.append(html.escape(str(meta["provider"])))
+        if meta.get("tokens"):
+            facts.append(self.tr("%1 tokens").replace("%1", str(meta["tokens"])))
+        if meta.get("speed"):
+            facts.append(self.tr("%1 tokens/s").replace("%1", str(meta["speed"])))
+        if meta.get("cost") is not None:
+            facts.append(
+                f"{meta['cost']:.4f} {html.escape(str(meta.get('currency') or ''))}".strip()
+            )
+        if meta.get("left_out"):
+            facts.append(
+                self.tr("%1 earlier messages left out").replace("%1", str(meta["left_out"]))
+            )
+        if meta.get("summarized"):
+            facts.append(self.tr("%1 messages summarized").replace("%1", str(meta["summarized"])))
+        if meta.get("redactions"):
+            facts.append(self.tr("%1 items redacted").replace("%1", str(meta["redactions"])))
+        if meta.get("stopped") or meta.get("interrupted"):
+            facts.append(self.tr("stopped"))
+        if meta.get("error"):
+            facts.append(html.escape(str(meta["error"])))
+        if not facts:
+            return ""
+        return f"<div style='color:#6e7781; font-size:small'>{' · '.join(facts)}</div>"
+
+    def link_clicked(self, url: QUrl) -> None:
+        if url.scheme() == COPY_SCHEME:
+            index = int(url.path() or "0")
+            if 0 <= index < len(self.code_blocks):
+                QGuiApplication.clipboard().setText(self.code_blocks[index])
+                self.notice.emit(self.tr("Code copied"))
+
+
+def meta_of(message: dict[str, Any]) -> dict[str, Any]:
+    """What a stored message says about how it was answered, for its footer."""
+    timings = message.get("timings") or {}
+    return {
+        "model": message.get("model"),
+        "provider": message.get("provider"),
+        "tokens": message.get("token_count"),
+        "speed": timings.get("tokens_per_second"),
+        "interrupted": message.get("interrupted"),
+    }
