@@ -54,7 +54,6 @@ class Reply:
 
 class ChatPage(QWidget):
     notice = Signal(str)
-    reply_finished = Signal()
 
     def __init__(self, calls: EngineCalls, presets: PresetStore) -> None:
         super().__init__()
@@ -406,7 +405,6 @@ class ChatPage(QWidget):
             QTimer.singleShot(300, self._reload_ids)  # the engine writes the reply as it ends
         self.redraw()
         self._update_buttons()
-        self.reply_finished.emit()
 
     def _reload_ids(self) -> None:
         """Take the stored messages' ids (regenerate and edit need them), keeping what we show."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from app.engine_calls import EngineCalls
@@ -225,8 +224,3 @@ class ImageCard(_Card):
         self.ocr_text.show()
         self.insert_button.setEnabled(bool(text))
 
-
-def card_container() -> QWidget:
-    holder = QWidget()
-    QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
-    return holder

@@ -108,7 +108,6 @@ class MainWindow(QMainWindow):
         )
         self.models.models_changed.connect(self._on_models_changed)
         self.settings.applied.connect(lambda _v: self._on_models_changed())
-        self.chat.reply_finished.connect(lambda: None)
         self._on_status(link.state, link.detail)
         self._shortcuts()
 
