@@ -143,14 +143,8 @@ class ChatPage(QWidget):
         self._update_buttons()
 
     # -- loading ---------------------------------------------------------------------------
-    def engine_ready(self) -> None:
-        self.refresh_models()
-        self.refresh_conversations()
-
-    def refresh_models(self) -> None:
-        self.calls.run(lambda c: c.models().data, self._show_models)
-
-    def _show_models(self, cards: list[ModelCard]) -> None:
+    def show_models(self, cards: list[ModelCard]) -> None:
+        """The picker's models (chat kinds of the engine's list), keeping the user's choice."""
         current = self.model_picker.currentData()
         self.model_picker.clear()
         self.models = {}

@@ -36,7 +36,7 @@ from app.ui.models_page import ModelsPage
 from app.ui.settings_page import SettingsPage
 from app.ui.transcribe_page import TranscribePage
 from app.ui.usage_page import UsagePage
-from engine.schemas import Health
+from engine.schemas import Health, ModelCard
 
 STATE_COLOURS = {"starting": "#bf8700", "ready": "#1a7f37", "busy": "#0969da", "failed": "#cf222e"}
 NOTICE_MS = 8000
@@ -153,17 +153,18 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"{text} — {detail}" if detail else text)
 
     def _on_ready(self) -> None:
-        self.chat.engine_ready()
+        self.chat.refresh_conversations()
         self._on_models_changed()
         self._show_page(self.nav.currentRow())
 
     def _on_models_changed(self) -> None:
-        self.chat.refresh_models()
+        """One fetch of the model list serves the chat's picker and the transcription queue."""
         self.calls.run(lambda c: c.health(), self._on_health)
-        self.calls.run(
-            lambda c: [m.id for m in c.models().data if m.kind == "transcription"],
-            self.transcribe.set_speech_models,
-        )
+        self.calls.run(lambda c: c.models().data, self._on_models)
+
+    def _on_models(self, cards: list[ModelCard]) -> None:
+        self.chat.show_models(cards)
+        self.transcribe.set_speech_models([m.id for m in cards if m.kind == "transcription"])
 
     def _on_health(self, health: Health) -> None:
         self.health = health
