@@ -26,7 +26,7 @@ from engine.schemas import (
     RecordMessages,
     SendMessage,
 )
-from engine.services.conversations import ConversationTurn, title_from
+from engine.services.conversations import ConversationTurn
 
 # Ids are checked before use: never anything shaped like a path.
 ConversationId = Annotated[str, Path(pattern=r"^conv-[0-9a-f]{32}$")]
@@ -108,20 +108,7 @@ async def record_messages(
     conv_id: ConversationId, body: RecordMessages, state: State
 ) -> dict[str, Any]:
     """Keep turns that were answered through /v1/chat/completions (remote models, images)."""
-
-    def add() -> list[int]:
-        state.conversations.get(conv_id)
-        return [
-            state.conversations.add_message(
-                conv_id, m.role, m.content, **m.model_dump(exclude={"role", "content"})
-            )
-            for m in body.messages
-        ]
-
-    ids = await blocking(add)
-    first_user = next((m.content for m in body.messages if m.role == "user"), None)
-    if first_user:
-        await blocking(state.conversations.set_title_if_empty, conv_id, title_from(first_user))
+    ids = await state.conversation_service.record(conv_id, body.messages)
     return {"object": "list", "conversation_id": conv_id, "message_ids": ids}
 
 

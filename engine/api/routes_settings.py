@@ -19,11 +19,7 @@ async def get_settings(state: State) -> EngineSettingsView:
 
 @router.patch("/settings")
 async def update_settings(body: SettingsUpdate, state: State) -> EngineSettingsView:
-    service = state.settings_service
-    changes = service.check(body)
-    await blocking(service.apply, changes)
-    reloaded = await state.registry.unload_idle(0) if service.needs_reload(changes) else []
-    return service.view(reloaded)
+    return await state.settings_service.update(body)
 
 
 @router.post("/token/rotate")

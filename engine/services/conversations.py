@@ -22,7 +22,13 @@ from engine.errors import HearthError
 from engine.memory.context_builder import BuiltContext, ContextBuilder
 from engine.memory.conversations import ConversationStore
 from engine.memory.memories import MemoryStore
-from engine.schemas import ContextReport, Conversation, ConversationMessage, SendMessage
+from engine.schemas import (
+    ContextReport,
+    Conversation,
+    ConversationMessage,
+    RecordedMessage,
+    SendMessage,
+)
 from engine.services.generation import Generation, GenerationService, params_from
 from engine.settings import EngineSettings
 
@@ -163,6 +169,25 @@ class ConversationService:
             report=context.report,
             model_id=gen.model_id,
         )
+
+    async def record(self, conv_id: str, messages: list[RecordedMessage]) -> list[int]:
+        """Store turns answered elsewhere (remote models, image turns); a new conversation takes
+        its title from the first user message, as a generated reply would give it."""
+
+        def add() -> list[int]:
+            self._store.get(conv_id)  # 404 for an unknown conversation
+            return [
+                self._store.add_message(
+                    conv_id, m.role, m.content, **m.model_dump(exclude={"role", "content"})
+                )
+                for m in messages
+            ]
+
+        ids = await self._run(add)
+        first_user = next((m.content for m in messages if m.role == "user"), None)
+        if first_user:
+            await self._run(self._store.set_title_if_empty, conv_id, title_from(first_user))
+        return ids
 
     def _params(self, conv: Conversation, req: SendMessage) -> GenerationParams:
         """The conversation's saved parameters, overridden by those sent with this turn."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -126,6 +127,10 @@ class SettingsService:
                 kept.pop(key, None)
         write_toml(self.file, kept)
 
-    @staticmethod
-    def needs_reload(changes: dict[str, Any]) -> bool:
-        return bool(LOAD_OPTIONS & changes.keys())
+    async def update(self, update: SettingsUpdate) -> EngineSettingsView:
+        """Check, apply and keep a change; idle models are unloaded when a load option changed,
+        so the next request loads them with it."""
+        changes = self.check(update)
+        await asyncio.to_thread(self.apply, changes)
+        reloaded = await self._registry.unload_idle(0) if LOAD_OPTIONS & changes.keys() else []
+        return self.view(reloaded)
