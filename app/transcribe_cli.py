@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from app.engine_client import EngineClient
+from app.engine_client import RESULT_FORMATS, EngineClient
 
-FORMATS = {"txt": "text", "srt": "srt", "vtt": "vtt", "json": "verbose_json"}
 BAR = 30
 
 
@@ -19,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--model", "-m", help="transcription model (default: the engine's)")
     parser.add_argument("--language", "-l", help="spoken language, e.g. en (default: detect)")
-    parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="txt")
+    parser.add_argument("--format", "-f", choices=sorted(RESULT_FORMATS), default="txt")
     parser.add_argument(
         "--out", "-o", type=Path, help="folder for the outputs (default: beside each input)"
     )
@@ -53,7 +51,7 @@ def transcribe_files(
             kind="translation" if args.translate else "transcription",
             model=args.model,
             language=args.language,
-            response_format=FORMATS[args.format],
+            response_format=RESULT_FORMATS[args.format],
             timestamp_granularities=["segment"],
         )
         try:
@@ -70,13 +68,6 @@ def transcribe_files(
             print(f"{path}: {job.status}: {job.error or 'no result'}", file=err)
             failures += 1
             continue
-        result = client.job_result(job.id)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        text = result if isinstance(result, str) else _json(result)
-        target.write_text(text, encoding="utf-8")
+        client.save_job_result(job.id, target)
         print(f"{path} -> {target}")
     return 1 if failures else 0
-
-
-def _json(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -1,6 +1,6 @@
 """A typed Python client of the engine's HTTP API (no Qt), used by the CLI and the desktop."""
 
-from app.engine_client.client import ChatStream, EngineClient
+from app.engine_client.client import RESULT_FORMATS, ChatStream, EngineClient
 from app.engine_client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -15,6 +15,7 @@ from app.engine_client.errors import (
 )
 
 __all__ = [
+    "RESULT_FORMATS",
     "AuthenticationError",
     "BadRequestError",
     "BusyError",

@@ -30,6 +30,9 @@ from engine.schemas import (
     ServedBy,
 )
 
+# A transcript file's suffix -> the response format that fills it.
+RESULT_FORMATS = {"txt": "text", "srt": "srt", "vtt": "vtt", "json": "verbose_json"}
+
 
 def _raise_for(response: httpx.Response) -> None:
     if response.is_success:
@@ -237,6 +240,16 @@ class EngineClient:
         if response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
         return response.text
+
+    def save_job_result(self, job_id: str, target: Path, fmt: str | None = None) -> Path:
+        """Write a finished job's result to `target`; `fmt` is one of the API's response
+        formats (RESULT_FORMATS maps file suffixes to them), None the job's own."""
+        result = self.job_result(job_id, fmt)
+        if not isinstance(result, str):
+            result = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result, encoding="utf-8")
+        return target
 
     def job_events(self, job_id: str) -> Iterator[Job]:
         """The job's state after every change, until it ends."""

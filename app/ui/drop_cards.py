@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine_calls import EngineCalls
+from app.engine_client import RESULT_FORMATS
 from app.tasks import Handle
 from engine.schemas import Job
-
-EXPORT_FORMATS = {"txt": "text", "srt": "srt", "vtt": "vtt"}
 
 
 class _Card(QFrame):
@@ -151,16 +150,11 @@ class TranscriptCard(_Card):
             if not chosen:
                 return
             path = Path(chosen)
-        fmt = EXPORT_FORMATS.get(path.suffix.lstrip(".").lower(), "text")
+        fmt = RESULT_FORMATS.get(path.suffix.lstrip(".").lower(), "text")
         job_id, target = self.job.id, path
-
-        def write(client: object) -> Path:
-            text = client.job_result(job_id, fmt)  # type: ignore[attr-defined]
-            target.write_text(text if isinstance(text, str) else str(text), encoding="utf-8")
-            return target
-
         self.calls.run(
-            write, lambda p: self.status.setText(self.tr("Saved %1").replace("%1", p.name))
+            lambda c: c.save_job_result(job_id, target, fmt),
+            lambda p: self.status.setText(self.tr("Saved %1").replace("%1", p.name)),
         )
 
 
@@ -223,4 +217,3 @@ class ImageCard(_Card):
         self.ocr_text.setPlainText(text or self.tr("(no text found)"))
         self.ocr_text.show()
         self.insert_button.setEnabled(bool(text))
-

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.attachments import AUDIO
 from app.engine_calls import EngineCalls
+from app.engine_client import RESULT_FORMATS, EngineClient
 from app.tasks import Handle
 from engine.schemas import Job
 
@@ -178,13 +179,12 @@ class TranscribePage(QWidget):
 
     def export_all(self, folder: Path, fmt: str) -> None:
         done = [f for f in self.files if f.job is not None and f.job.status == "succeeded"]
-        wanted = {"txt": "text"}.get(fmt, fmt)
+        wanted = RESULT_FORMATS.get(fmt, "text")
         jobs = [(f.job.id, folder / f"{f.path.stem}.{fmt}") for f in done if f.job is not None]
 
-        def write(client: object) -> int:
+        def write(client: EngineClient) -> int:
             for job_id, target in jobs:
-                text = client.job_result(job_id, wanted)  # type: ignore[attr-defined]
-                target.write_text(text if isinstance(text, str) else str(text), encoding="utf-8")
+                client.save_job_result(job_id, target, wanted)
             return len(jobs)
 
         self.calls.run(
