@@ -107,7 +107,7 @@ def main(out: Path) -> int:
         )
         client.create_conversation(title="Trip ideas for spring")
         client.chat([{"role": "user", "content": "Say hello."}], max_tokens=8)
-        client._request("POST", "/v1/memories", json={"content": "My cat is called Miso."})
+        client.add_memory("My cat is called Miso.")
         wav = home / "voice-note.wav"
         subprocess.run(["espeak-ng", "-w", str(wav), "Please call me back tonight."],
                        check=True, timeout=60)  # fmt: skip

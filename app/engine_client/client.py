@@ -390,6 +390,10 @@ class EngineClient:
         self._http.headers["Authorization"] = f"Bearer {token}"
         return token
 
+    def add_memory(self, content: str) -> Memory:
+        response = self._request("POST", "/v1/memories", json={"content": content})
+        return Memory.model_validate(response.json())
+
     def memories(self, query: str | None = None) -> list[Memory]:
         params = {"q": query} if query else None
         data = self._request("GET", "/v1/memories", params=params).json()["data"]

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ from tests.conftest import RunningEngine, engine_env
 from tests.speech import join_wavs, speak
 
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-
-
-@pytest.fixture
-def windows(qtbot: object) -> Iterator[Windows]:
-    opened = Windows(qtbot)
-    yield opened
-    opened.close_all()
 
 
 def _drop(window: MainWindow, path: Path) -> None:
@@ -366,9 +358,7 @@ def test_usage_page_charts_requests_and_edits_memories(
 ) -> None:
     client = engine_server.client()
     client.chat([{"role": "user", "content": "Say ok"}], max_tokens=3)
-    memory = client._request(
-        "POST", "/v1/memories", json={"content": "My cat is called Miso"}
-    ).json()
+    memory = client.add_memory("My cat is called Miso")
     window = windows.open(engine_env(engine_server.home))
     window.nav.setCurrentRow(3)
     page = window.usage
@@ -379,12 +369,12 @@ def test_usage_page_charts_requests_and_edits_memories(
     assert any(label == "local" for label, _v in page.latency_chart.points)
     endpoints = {page.requests.item(r, 1).text() for r in range(page.requests.rowCount())}
     assert "/v1/chat/completions" in endpoints
-    page.edit_memory(memory["id"], "My cat is called Miso and she is 4")
+    page.edit_memory(memory.id, "My cat is called Miso and she is 4")
     qtbot.waitUntil(
         lambda: any(m.content.endswith("she is 4") for m in client.memories()), timeout=10_000
     )  # type: ignore[attr-defined]
-    page.delete_memory(memory["id"])
-    qtbot.waitUntil(lambda: all(m.id != memory["id"] for m in client.memories()), timeout=10_000)  # type: ignore[attr-defined]
+    page.delete_memory(memory.id)
+    qtbot.waitUntil(lambda: all(m.id != memory.id for m in client.memories()), timeout=10_000)  # type: ignore[attr-defined]
 
 
 def test_a_dropped_recording_can_be_cancelled(

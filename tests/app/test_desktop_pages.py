@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from tests.conftest import PASSPHRASE, RunningEngine, engine_env, start_engine
 from tests.file_server import FileServer
 from tests.upstream import UPSTREAM_KEY, llama_server
 from tests.vision_maker import make_projector
-
-
-@pytest.fixture
-def windows(qtbot: object) -> Iterator[Windows]:
-    opened = Windows(qtbot)
-    yield opened
-    opened.close_all()
 
 
 def _reply_done(window: MainWindow) -> bool:
