@@ -64,6 +64,8 @@ class ChatPage(QWidget):
         self.attachments: list[Path] = []
         self.models: dict[str, ModelCard] = {}
         self.default_model: str | None = None
+        # The open conversation's system prompt and overflow policy as the engine has them.
+        self._framing: tuple[str | None, str] | None = None
         self._editing_id: int | None = None
         self._dirty = False
         self._render_timer = QTimer(self)
@@ -184,6 +186,7 @@ class ChatPage(QWidget):
 
     def _show_conversation(self, conv: Conversation) -> None:
         self.conv_id = conv.id
+        self._framing = (conv.system_prompt, conv.overflow_policy)
         self.turns = [
             Turn(m.role, m.content, m.id, meta_of(m.model_dump()))
             for m in conv.messages or []
@@ -269,6 +272,9 @@ class ChatPage(QWidget):
         history = [t for t in self.turns[:-2] if t.content]
         conv_id = self.conv_id
         recorded = remote or bool(images)
+        framing = (params.system_prompt or None, params.overflow_policy)
+        stored_framing = self._framing
+        self._framing = framing
 
         def run(client: EngineClient, handle: Handle) -> Iterator[tuple[str, Any]]:
             cid = (
@@ -282,11 +288,9 @@ class ChatPage(QWidget):
             )
             if conv_id is None:
                 yield ("conversation", cid)
-            else:
+            elif framing != stored_framing:  # the panel changed since the conversation was read
                 client.update_conversation(
-                    cid,
-                    system_prompt=params.system_prompt or None,
-                    overflow_policy=params.overflow_policy,
+                    cid, system_prompt=framing[0], overflow_policy=framing[1]
                 )
             if editing is not None:
                 client.truncate_conversation(cid, editing)
