@@ -39,7 +39,9 @@ def desktop_problem() -> str | None:
 
     Tried in a child process: Qt aborts the whole process when no platform plugin loads."""
     frozen = getattr(sys, "frozen", False)  # the packaged program takes the flag itself
-    command = [sys.executable] + ([] if frozen else ["-m", "app.cli"]) + [PROBE_FLAG]
+    # From source, only this module and Qt load (the CLI's imports would add a fifth of a second).
+    probe = "from app.desktop import probe_display; raise SystemExit(probe_display())"
+    command = [sys.executable, PROBE_FLAG] if frozen else [sys.executable, "-c", probe]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
