@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-import os
 from pathlib import Path
 from typing import Literal
-
-import platformdirs
 
 AUDIO = frozenset(
     {".wav", ".mp3", ".m4a", ".ogg", ".opus", ".flac", ".webm", ".mp4", ".mkv", ".mov", ".aac"}
@@ -38,11 +35,3 @@ def image_part(path: Path) -> dict[str, object]:
     mime = mimetypes.guess_type(path.name)[0] or "image/png"
     url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
     return {"type": "image_url", "image_url": {"url": url}}
-
-
-def desktop_config_dir(env: dict[str, str] | None = None) -> Path:
-    """Where the desktop keeps its own files (presets): beside the engine's, under HEARTH_HOME."""
-    env = dict(os.environ if env is None else env)
-    home = env.get("HEARTH_HOME")
-    base = Path(home) / "config" if home else Path(platformdirs.user_config_dir("hearth"))
-    return base / "desktop"

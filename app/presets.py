@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 OVERFLOW_POLICIES = ("summarize", "rolling_window", "stop")
 
 
@@ -110,3 +112,11 @@ class PresetStore:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(items, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.path)
+
+
+def default_presets_path(env: dict[str, str] | None = None) -> Path:
+    """Where the user's presets live: beside the engine's config, under HEARTH_HOME if set."""
+    env = dict(os.environ if env is None else env)
+    home = env.get("HEARTH_HOME")
+    base = Path(home) / "config" if home else Path(platformdirs.user_config_dir("hearth"))
+    return base / "desktop" / "presets.json"

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.attachments import desktop_config_dir, kind_of
+from app.attachments import kind_of
 from app.engine_calls import EngineCalls
 from app.engine_link import EngineLink
-from app.presets import PresetStore
+from app.presets import PresetStore, default_presets_path
 from app.tasks import Tasks
 from app.ui.chat_page import ChatPage
 from app.ui.drop_cards import ImageCard, TranscriptCard, _Card
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.setAcceptDrops(True)
 
-        presets = PresetStore(desktop_config_dir(env) / "presets.json")
+        presets = PresetStore(default_presets_path(env))
         self.chat = ChatPage(self.calls, presets)
         self.transcribe = TranscribePage(self.calls)
         self.models = ModelsPage(self.calls)
