@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import providers_cli, transcribe_cli
-from app.engine_client import EngineClient, EngineError, EngineUnavailable
+from app.engine_client import EngineClient, EngineError, EngineUnavailable, KeyStoreLockedError
 from app.engine_client.launcher import EngineProcess, engine_command, find_connection
+from app.unlock_cli import TerminalUnlocker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list", help="key names (never values)")
     delete_key = keys_sub.add_parser("delete", help="remove a key")
     delete_key.add_argument("name")
+    keys_sub.add_parser(
+        "unlock", help="open the encrypted key store (asked, or read from stdin; first use sets it)"
+    )
+    keys_sub.add_parser("status", help="whether the key store is unlocked, locked or new")
     transcribe_cli.add_parser(sub)
     providers_cli.add_parsers(sub)
     return parser
@@ -68,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 @contextmanager
 def engine_client(out: TextIO = sys.stderr) -> Iterator[EngineClient]:
     """A client of the running engine, or of one started for this command and stopped after."""
-    conn = find_connection(ask_passphrase=_ask_passphrase if sys.stdin.isatty() else None)
+    conn = find_connection()
     started: EngineProcess | None = None
     url = conn.url
     if url is not None:
@@ -83,16 +88,12 @@ def engine_client(out: TextIO = sys.stderr) -> Iterator[EngineClient]:
         url = started.start()
     try:
         with EngineClient(url, conn.token) as client:
+            if sys.stdin.isatty():
+                client.unlocker = TerminalUnlocker()
             yield client
     finally:
         if started is not None:
             started.stop()
-
-
-def _ask_passphrase() -> str:
-    import getpass
-
-    return getpass.getpass("Passphrase for Hearth's key store: ")
 
 
 def run_keys(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -100,6 +101,12 @@ def run_keys(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         if args.keys_command == "list":
             for name in client.key_names():
                 print(name, file=out)
+        elif args.keys_command == "status":
+            print(client.key_store_state(), file=out)
+        elif args.keys_command == "unlock":
+            if sys.stdin.isatty():
+                return 0 if TerminalUnlocker()(client) else 1
+            print(f"key store {client.unlock_keys(sys.stdin.readline().rstrip(chr(10)))}", file=out)
         elif args.keys_command == "delete":
             client.delete_key(args.name)
             print(f"deleted {args.name}", file=out)
@@ -275,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--allow-remote-bind")
             os.execv(cmd[0], cmd)  # noqa: S606 - becomes the engine, no shell
         if args.command == "token":
-            ask = _ask_passphrase if sys.stdin.isatty() else None
-            print(find_connection(ask_passphrase=ask).token)
+            print(find_connection().token)
             return 0
         if args.command == "keys":
             return run_keys(args)
@@ -318,6 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_chat(_parser().parse_args(["chat"]))
     except EngineError as exc:
         print(f"hearth: {exc.message}", file=sys.stderr)
+        if isinstance(exc, KeyStoreLockedError) and not sys.stdin.isatty():
+            print(
+                "hearth: run the command in a terminal to be asked for the passphrase, or unlock "
+                "first: `hearth keys unlock` reads it from standard input.",
+                file=sys.stderr,
+            )
         return 1
 
 

@@ -4,24 +4,77 @@ back-off if it stops, and stop it (only if we started it) when the window closes
 from __future__ import annotations
 
 import os
+import threading
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.engine_client import EngineClient, EngineError
+from app.engine_client import EngineClient, EngineError, WrongPassphraseError
 from app.engine_client.launcher import EngineProcess, find_connection
 from app.tasks import Tasks
 
 MAX_BACKOFF_MS = 30_000
-LOCKED = "The key store is locked: its passphrase is needed."
+UNLOCK_ATTEMPTS = 3
 
 
-class PassphraseNeeded(EngineError):
+@dataclass
+class UnlockQuestion:
+    """Asked on the UI thread for a worker that needs a secret: `state` is 'new' (choose a
+    passphrase) or 'locked'; the answer is a passphrase (None: the user declined)."""
+
+    state: str
+    error: str = ""
+    passphrase: str | None = None
+    remember: bool = True
+    answered: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, passphrase: str | None, remember: bool = True) -> None:
+        self.passphrase, self.remember = passphrase, remember
+        self.answered.set()
+
+
+class Unlocker(QObject):
+    """The clients' `unlocker`: runs in the worker that met the locked key store, asks the UI
+    thread (one question at a time) and waits for the answer."""
+
+    asked = Signal(object)  # an UnlockQuestion
+
     def __init__(self) -> None:
-        super().__init__(LOCKED, code="keystore_locked")
+        super().__init__()
+        self._one_at_a_time = threading.Lock()
+        self._pending: list[UnlockQuestion] = []
+        self._closed = False
 
+    def __call__(self, client: EngineClient) -> bool:
+        with self._one_at_a_time:
+            state = client.key_store_state()
+            if state == "unlocked":
+                return True  # another request's question unlocked it meanwhile
+            if state not in ("new", "locked"):
+                return False
+            error = ""
+            for _ in range(UNLOCK_ATTEMPTS):
+                question = UnlockQuestion(state, error)
+                if self._closed:
+                    return False
+                self._pending.append(question)
+                self.asked.emit(question)
+                question.answered.wait()
+                self._pending.remove(question)
+                if question.passphrase is None:
+                    return False
+                try:
+                    client.unlock_keys(question.passphrase, question.remember)
+                    return True
+                except WrongPassphraseError as exc:
+                    error = exc.message
+            return False
 
-def _locked() -> str:
-    raise PassphraseNeeded()  # asked on the UI thread, never from a worker
+    def close(self) -> None:
+        """Answer whatever is still asked with 'no', so no worker waits on a closed window."""
+        self._closed = True
+        for question in list(self._pending):
+            question.answer(None)
 
 
 class EngineLink(QObject):
@@ -30,11 +83,11 @@ class EngineLink(QObject):
     status = Signal(str, str)  # state, detail
     ready = Signal()
     restarted = Signal(str)  # why: shown to the user
-    passphrase_needed = Signal()
 
     def __init__(self, tasks: Tasks, env: dict[str, str] | None = None) -> None:
         super().__init__()
         self._tasks = tasks
+        self.unlocker = Unlocker()
         self._env = dict(os.environ if env is None else env)
         self.client: EngineClient | None = None
         self.process: EngineProcess | None = None
@@ -66,18 +119,21 @@ class EngineLink(QObject):
         self._tasks.run(self._connect, self._connected, self._failed)
 
     def _connect(self) -> EngineClient:
-        conn = find_connection(self._env, _locked)
+        conn = find_connection(self._env)
+        client: EngineClient | None = None
         if conn.url is not None and self.process is None:
             try:
                 client = EngineClient(conn.url, conn.token)
                 client.health()
-                return client
             except EngineError:
-                pass  # a stale connection file: start our own
-        process = EngineProcess(env=self._env)
-        url = process.start()
-        self.process = process
-        return EngineClient(url, conn.token)
+                client = None  # a stale connection file: start our own
+        if client is None:
+            process = EngineProcess(env=self._env)
+            url = process.start()
+            self.process = process
+            client = EngineClient(url, conn.token)
+        client.unlocker = self.unlocker
+        return client
 
     def _connected(self, client: EngineClient) -> None:
         if self.client is not None:
@@ -92,17 +148,8 @@ class EngineLink(QObject):
         self.ready.emit()
 
     def _failed(self, message: str) -> None:
-        if message == LOCKED:
-            self._set("failed", message)
-            self.passphrase_needed.emit()
-            return
         self._set("failed", message)
         self._retry_later(message)
-
-    def unlock(self, passphrase: str) -> None:
-        """Start again with the key store's passphrase (kept for the engine we start)."""
-        self._env["HEARTH_KEYSTORE_PASSPHRASE"] = passphrase
-        self.start()
 
     # -- watching --------------------------------------------------------------------------
     def _check(self) -> None:
@@ -155,6 +202,7 @@ class EngineLink(QObject):
     def stop(self) -> None:
         """Stop watching, and end the engine if this window started it."""
         self._stopping = True
+        self.unlocker.close()
         self._watch.stop()
         if self.client is not None:
             self.client.close()

@@ -17,7 +17,7 @@ from engine.offline import apply_offline_environment
 from engine.settings import EngineSettings
 
 if TYPE_CHECKING:
-    from engine.security.keystore import KeyStore
+    from engine.security.key_vault import KeyVault
 
 log = logging.getLogger("engine")
 
@@ -75,35 +75,45 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def keystore_for(settings: EngineSettings) -> KeyStore:
-    """The key store; on a terminal, asks for the encrypted file's passphrase when needed."""
-    from engine.security.keystore import KeyStoreLocked, open_keystore
+def open_key_vault(settings: EngineSettings) -> KeyVault:
+    """The key store; the encrypted file is unlocked only when a passphrase is configured."""
+    from engine.security.key_vault import WrongPassphrase, open_vault
 
+    vault = open_vault(
+        settings.keystore,
+        settings.dirs.keystore_file,
+        settings.keystore_timeout_seconds,
+        settings.keystore_unlock_seconds,
+    )
     secret = settings.keystore_passphrase
-    passphrase = secret.get_secret_value() if secret else None
-
-    def open_with(phrase: str | None) -> KeyStore:
-        return open_keystore(
-            settings.keystore,
-            settings.dirs.keystore_file,
-            settings.keystore_timeout_seconds,
-            phrase,
-        )
-
-    try:
-        return open_with(passphrase)
-    except KeyStoreLocked:
-        if passphrase or not sys.stdin.isatty():
-            raise
-        import getpass
-
-        return open_with(getpass.getpass("Passphrase for Hearth's key store: "))
+    if secret is not None and vault.state in ("locked", "new"):
+        try:
+            vault.unlock(secret.get_secret_value())
+        except WrongPassphrase:
+            log.warning(
+                "HEARTH_KEYSTORE_PASSPHRASE does not open the key store; it stays locked until "
+                "the right passphrase is given"
+            )
+    return vault
 
 
-def _token(settings: EngineSettings) -> str:
-    from engine.security.api_token import ensure_api_token
+def _token(settings: EngineSettings, vault: KeyVault | None = None) -> str:
+    """The local API token from its file. An engine that finds none takes over the token an
+    earlier version kept in an open key store, so clients set up then keep working."""
+    from engine.security.api_token import TOKEN_NAME, ensure_api_token
 
-    return ensure_api_token(keystore_for(settings))
+    def earlier() -> str | None:
+        if vault is None or vault.state != "unlocked":
+            return None
+        try:
+            token = vault.get(TOKEN_NAME)
+            if token is not None:
+                vault.delete(TOKEN_NAME)
+            return token
+        except HearthError:
+            return None
+
+    return ensure_api_token(settings.dirs.token_file, earlier)
 
 
 def _install_models(settings: EngineSettings) -> None:
@@ -163,12 +173,13 @@ def _serve(settings: EngineSettings) -> int:
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
     url = f"http://{host}:{port}"
-    store = keystore_for(settings)
-    from engine.security.api_token import ensure_api_token
-
-    app = create_app(settings, ensure_api_token(store), store)
+    vault = open_key_vault(settings)
+    app = create_app(settings, _token(settings, vault), vault)
     config = uvicorn.Config(
-        app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=3
+        app,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
     connection = settings.dirs.connection_file

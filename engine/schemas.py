@@ -86,6 +86,11 @@ class SamplingFields(_Open):
     presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
     stop: str | list[str] | None = None
     seed: int | None = None
+    # OpenAI's: token id (as a string) -> bias from -100 (never) to 100 (always).
+    logit_bias: dict[str, float] | None = None
+    # llama.cpp's samplers beyond OpenAI's (the same defaults as llama.cpp's).
+    top_k: int = Field(default=40, ge=0)
+    min_p: float = Field(default=0.05, ge=0.0, le=1.0)
     n: int = Field(default=1, ge=1, le=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -96,6 +101,19 @@ class SamplingFields(_Open):
         if isinstance(v, list) and len(v) > 4:
             raise ValueError("at most 4 stop sequences are allowed")
         return v
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _token_biases(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for token, bias in (v or {}).items():
+            if not token.isdigit():
+                raise ValueError(f"logit_bias keys are token ids; '{token}' is not one")
+            if not -100 <= bias <= 100:
+                raise ValueError("logit_bias values must be between -100 and 100")
+        return v
+
+    def token_biases(self) -> dict[int, float]:
+        return {int(k): v for k, v in (self.logit_bias or {}).items()}
 
     def stop_list(self) -> list[str]:
         if self.stop is None:
@@ -297,6 +315,8 @@ class Health(BaseModel):
     # The offline promise, now: no remote provider configured means nothing leaves the device.
     fully_local: bool = True
     remote_hosts: list[str] = Field(default_factory=list)
+    # The key store: unlocked, locked, new (no passphrase chosen yet) or unavailable.
+    keystore: str = "unlocked"
 
 
 OverflowPolicy = Literal["summarize", "rolling_window", "stop"]
@@ -480,9 +500,15 @@ class Provider(BaseModel):
     preset: str | None = None
 
 
+class ProviderView(Provider):
+    """A provider as listed: whether its key can be read now (the key store may be locked)."""
+
+    key_locked: bool = False
+
+
 class ProviderList(BaseModel):
     object: Literal["list"] = "list"
-    data: list[Provider]
+    data: list[ProviderView]
 
 
 class ErrorBody(BaseModel):

@@ -51,6 +51,10 @@ class Dirs(BaseModel):
         return self.config / "secrets.enc"
 
     @property
+    def token_file(self) -> Path:
+        return self.config / "api-token"
+
+    @property
     def database(self) -> Path:
         return self.data / "hearth.sqlite3"
 
@@ -130,11 +134,14 @@ class EngineSettings(BaseSettings):
     max_queue: int = Field(default=16, ge=1)
     retry_after_seconds: int = Field(default=2, ge=1)
     log_level: str = "info"
+    access_log: bool = False  # one line per request (method, path, status); never headers
 
     # Secrets: the OS keyring when it works ("auto"), or only it, or only the encrypted file.
     keystore: Literal["auto", "keyring", "file"] = "auto"
     keystore_timeout_seconds: float = Field(default=5.0, gt=0)
     keystore_passphrase: SecretStr | None = None  # HEARTH_KEYSTORE_PASSPHRASE
+    # Unlocked without "remember", the encrypted file locks itself again after this idle time.
+    keystore_unlock_seconds: float = Field(default=300.0, gt=0)
 
     # Privacy: moderation lists, what redaction hides besides the built-in kinds, the audit log.
     moderation: bool = True  # the switch; the lists below stay loaded either way

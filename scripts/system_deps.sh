@@ -3,7 +3,8 @@
 #   test (default): espeak-ng speaks the test sentences for transcription; gnome-keyring and
 #     dbus-daemon give the key store tests a real Secret Service; fonts-noto-cjk draws the
 #     English and Chinese text the OCR tests read; iproute2 and util-linux make the offline
-#     test's network namespace; the libraries Qt loads for the desktop tests (offscreen).
+#     test's network namespace; the libraries Qt loads for the desktop tests (offscreen), and
+#     those of its xcb plugin, which the test of an unreachable display loads.
 #   desktop: the X11 libraries Qt's xcb plugin loads (a desktop system has them already).
 #   screenshots: the desktop's libraries plus Xvfb, to render the screens without a display.
 # Installs what is missing (as root, with apt-get); elsewhere says what to install and fails.
@@ -11,6 +12,17 @@ set -euo pipefail
 purpose="${1:-test}"
 needed=()
 need_lib() { { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q "$1" || needed+=("$2"); }
+xcb_libs() {
+  need_lib libxcb-cursor.so.0 libxcb-cursor0
+  need_lib libxcb-icccm.so.4 libxcb-icccm4
+  need_lib libxcb-keysyms.so.1 libxcb-keysyms1
+  need_lib libxcb-image.so.0 libxcb-image0
+  need_lib libxcb-render-util.so.0 libxcb-render-util0
+  need_lib libxcb-shape.so.0 libxcb-shape0
+  need_lib libxcb-randr.so.0 libxcb-randr0
+  need_lib libxcb-xkb.so.1 libxcb-xkb1
+  need_lib libxkbcommon-x11.so.0 libxkbcommon-x11-0
+}
 case "$purpose" in
   test)
     command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
@@ -26,17 +38,10 @@ case "$purpose" in
     need_lib libdbus-1.so.3 libdbus-1-3
     need_lib libglib-2.0.so.0 libglib2.0-0
     need_lib libX11.so.6 libx11-6
+    xcb_libs
     ;;
   desktop|screenshots)
-    need_lib libxcb-cursor.so.0 libxcb-cursor0
-    need_lib libxcb-icccm.so.4 libxcb-icccm4
-    need_lib libxcb-keysyms.so.1 libxcb-keysyms1
-    need_lib libxcb-image.so.0 libxcb-image0
-    need_lib libxcb-render-util.so.0 libxcb-render-util0
-    need_lib libxcb-shape.so.0 libxcb-shape0
-    need_lib libxcb-randr.so.0 libxcb-randr0
-    need_lib libxcb-xkb.so.1 libxcb-xkb1
-    need_lib libxkbcommon-x11.so.0 libxkbcommon-x11-0
+    xcb_libs
     need_lib libEGL.so.1 libegl1
     need_lib libfontconfig.so.1 libfontconfig1
     [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)

@@ -14,7 +14,6 @@ import pytest
 from app.engine_client import EngineClient
 from app.engine_client.launcher import EngineProcess
 from engine.security.api_token import ensure_api_token
-from engine.security.keystore import EncryptedFileStore
 from engine.settings import resolve_dirs
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -54,13 +53,20 @@ def engine_env(home: Path, **settings: object) -> dict[str, str]:
 
 
 def start_engine(
-    home: Path, _env_extra: dict[str, str] | None = None, **settings: object
+    home: Path,
+    _env_extra: dict[str, str] | None = None,
+    _env: dict[str, str] | None = None,
+    _log_to: list[str] | None = None,
+    **settings: object,
 ) -> RunningEngine:
-    """Start a real engine process on a free loopback port with a fresh home folder."""
+    """Start a real engine process on a free loopback port with a fresh home folder (in `_env`
+    instead of the tests' usual environment when given; every line it prints goes to
+    `_log_to` when given, where `process.log` keeps only the last ones)."""
     home.mkdir(parents=True, exist_ok=True)
-    token = ensure_api_token(EncryptedFileStore(resolve_dirs(home).keystore_file, PASSPHRASE))
-    process = EngineProcess(env={**engine_env(home, **settings), **(_env_extra or {})})
-    url = process.start(timeout=120)
+    token = ensure_api_token(resolve_dirs(home).token_file)
+    env = _env if _env is not None else engine_env(home, **settings)
+    process = EngineProcess(env={**env, **(_env_extra or {})})
+    url = process.start(timeout=120, on_line=_log_to.append if _log_to is not None else None)
     return RunningEngine(url=url, token=token, home=home, process=process)
 
 

@@ -35,6 +35,7 @@ class FaultProxy:
     seen: list[Seen] = field(default_factory=list)
     stall_seconds: float = 5.0
     url: str = ""
+    cut: int = 0  # streams really cut midway by "drop_during" (after some events, before the end)
 
     def start(self) -> str:
         ready = threading.Event()
@@ -142,12 +143,13 @@ class FaultProxy:
                 f"Content-Type: {response.headers.get('content-type', 'application/json')}\r\n"
                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()
             )
-            n = 0
+            events = 0
             async for chunk in response.aiter_raw():
-                n += 1
-                if fault == "drop_during" and n > 2:
+                if fault == "drop_during" and events >= 2 and b"[DONE]" not in chunk:
+                    self.cut += 1
                     writer.transport.abort()
                     return
+                events += chunk.count(b"data: ")
                 writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 await writer.drain()
             writer.write(b"0\r\n\r\n")

@@ -34,14 +34,11 @@ def main() -> int:
         default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf", models / "probe-vision.gguf"
     )
     make_projector(models / "mmproj-probe-vision.gguf")
-    extra = {"egress_log": log} if log else {}
     env_extra = {"PYTHONPATH": str(ROOT / "tests" / "egress")}
     if log:
         env_extra["HEARTH_EGRESS_LOG"] = log
     started = time.monotonic()
-    engine = start_engine(
-        home, **{k: v for k, v in extra.items() if k != "egress_log"}, _env_extra=env_extra
-    )
+    engine = start_engine(home, _env_extra=env_extra)
     startup = time.monotonic() - started
     ok: dict[str, bool] = {}
     try:

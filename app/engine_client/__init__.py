@@ -8,10 +8,12 @@ from app.engine_client.errors import (
     ContextLengthError,
     EngineError,
     EngineUnavailable,
+    KeyStoreLockedError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
     ServerError,
+    WrongPassphraseError,
 )
 
 __all__ = [
@@ -24,8 +26,10 @@ __all__ = [
     "EngineClient",
     "EngineError",
     "EngineUnavailable",
+    "KeyStoreLockedError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ServerError",
+    "WrongPassphraseError",
 ]

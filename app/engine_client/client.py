@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from app.engine_client.errors import EngineError, EngineUnavailable, error_from_payload
+from app.engine_client.errors import (
+    EngineError,
+    EngineUnavailable,
+    KeyStoreLockedError,
+    error_from_payload,
+)
 from engine.schemas import (
     CatalogEntry,
     ChatCompletion,
@@ -27,9 +32,11 @@ from engine.schemas import (
     ModelDetail,
     ModelList,
     Provider,
+    ProviderView,
     ServedBy,
 )
 
+T = TypeVar("T")
 # A transcript file's suffix -> the response format that fills it.
 RESULT_FORMATS = {"txt": "text", "srt": "srt", "vtt": "vtt", "json": "verbose_json"}
 
@@ -120,6 +127,9 @@ class EngineClient:
             timeout=httpx.Timeout(timeout, connect=5.0),
             trust_env=False,  # the engine is on loopback: never through a proxy
         )
+        # Asked when a request needs a secret and the key store is locked: True once it was
+        # unlocked (the terminal or the window asks the user), and the request is sent again.
+        self.unlocker: Callable[[EngineClient], bool] | None = None
 
     @property
     def token(self) -> str | None:
@@ -136,6 +146,17 @@ class EngineClient:
         self.close()
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        return self._unlocking(lambda: self._request_once(method, path, **kw))
+
+    def _unlocking(self, send: Callable[[], T]) -> T:
+        try:
+            return send()
+        except KeyStoreLockedError:
+            if self.unlocker is None or not self.unlocker(self):
+                raise
+            return send()
+
+    def _request_once(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kw)
         except httpx.TransportError as exc:
@@ -163,6 +184,11 @@ class EngineClient:
         return self._open_stream("/v1/chat/completions", body, ChatCompletionChunk)
 
     def _open_stream(
+        self, path: str, body: dict[str, Any], chunk_type: type[ChatCompletionChunk]
+    ) -> ChatStream:
+        return self._unlocking(lambda: self._open_stream_once(path, body, chunk_type))
+
+    def _open_stream_once(
         self, path: str, body: dict[str, Any], chunk_type: type[ChatCompletionChunk]
     ) -> ChatStream:
         context = self._http.stream("POST", path, json=body)
@@ -274,6 +300,16 @@ class EngineClient:
     def delete_key(self, name: str) -> None:
         self._request("DELETE", f"/v1/keys/{name}")
 
+    def key_store_state(self) -> str:
+        """'unlocked', 'locked', 'new' (no passphrase chosen yet) or 'unavailable'."""
+        return str(self._request("GET", "/v1/keys/status").json()["state"])
+
+    def unlock_keys(self, passphrase: str, remember: bool = True) -> str:
+        """Open the encrypted key store (the first passphrase creates it); WrongPassphraseError
+        when it is not the store's."""
+        body = {"passphrase": passphrase, "remember": remember}
+        return str(self._request("POST", "/v1/keys/unlock", json=body).json()["state"])
+
     # -- conversations ------------------------------------------------------------------------
     def conversations(self, query: str | None = None) -> list[Conversation]:
         params = {"q": query} if query else None
@@ -353,9 +389,9 @@ class EngineClient:
         self._request("DELETE", f"/v1/models/{model_id}")
 
     # -- providers and usage ------------------------------------------------------------------
-    def providers(self) -> list[Provider]:
+    def providers(self) -> list[ProviderView]:
         data = self._request("GET", "/v1/providers").json()["data"]
-        return [Provider.model_validate(p) for p in data]
+        return [ProviderView.model_validate(p) for p in data]
 
     def add_provider(self, **fields: Any) -> Provider:
         body = {k: v for k, v in fields.items() if v is not None}

@@ -45,6 +45,14 @@ class PermissionDeniedError(EngineError):
     pass
 
 
+class KeyStoreLockedError(PermissionDeniedError):
+    """A secret is needed and the key store is locked (or has no passphrase yet)."""
+
+
+class WrongPassphraseError(BadRequestError):
+    pass
+
+
 class NotFoundError(EngineError):
     pass
 
@@ -73,6 +81,13 @@ _BY_STATUS: dict[int, type[EngineError]] = {
 }
 
 
+_BY_CODE: dict[str, type[EngineError]] = {
+    "context_length_exceeded": ContextLengthError,
+    "keystore_locked": KeyStoreLockedError,
+    "wrong_passphrase": WrongPassphraseError,
+}
+
+
 def error_from_payload(status: int, payload: Any, retry_after: str | None = None) -> EngineError:
     """Map an error response (status and decoded JSON) to its typed exception."""
     body = payload.get("error") if isinstance(payload, dict) else None
@@ -85,8 +100,9 @@ def error_from_payload(status: int, payload: Any, retry_after: str | None = None
         "code": body.get("code"),
         "param": body.get("param"),
     }
-    if body.get("code") == "context_length_exceeded":
-        return ContextLengthError(message, **fields)
+    special = _BY_CODE.get(str(body.get("code")))
+    if special is not None:
+        return special(message, **fields)
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else EngineError)
     if cls is BusyError:
         wait = float(retry_after) if retry_after and retry_after.isdigit() else None

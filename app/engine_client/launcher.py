@@ -17,7 +17,6 @@ from app.engine_client.errors import EngineError, EngineUnavailable
 from engine.schemas import TOKEN_ENV, URL_ENV
 
 READY_PREFIX = "Hearth engine listening on "
-PASSPHRASE_ENV = "HEARTH_KEYSTORE_PASSPHRASE"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)
@@ -33,14 +32,9 @@ def engine_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "engine", *args]
 
 
-def find_connection(
-    env: dict[str, str] | None = None, ask_passphrase: Callable[[], str] | None = None
-) -> Connection:
-    """The API token and, when one runs, the engine's URL (environment first, then the engine).
-
-    When the key store is an encrypted file whose passphrase is not set, `ask_passphrase` is
-    called once and the answer is kept in this process's environment for the engine it starts.
-    """
+def find_connection(env: dict[str, str] | None = None) -> Connection:
+    """The API token and, when one runs, the engine's URL (environment first, then the engine's
+    own files). Never asks for anything: the token is not a key-store secret."""
     env = dict(os.environ if env is None else env)
     if env.get(URL_ENV) and env.get(TOKEN_ENV):
         return Connection(url=env[URL_ENV], token=env[TOKEN_ENV])
@@ -52,10 +46,6 @@ def find_connection(
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
-    locked = done.returncode != 0 and '"keystore_locked"' in done.stdout
-    if locked and ask_passphrase is not None and not env.get(PASSPHRASE_ENV):
-        os.environ[PASSPHRASE_ENV] = ask_passphrase()
-        return find_connection(None, None)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
         raise EngineError(lines[-1] if lines else "the engine could not say how to reach it")

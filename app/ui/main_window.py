@@ -12,9 +12,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QListWidget,
     QMainWindow,
     QMessageBox,
@@ -27,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.attachments import kind_of
 from app.engine_calls import EngineCalls
-from app.engine_link import EngineLink
+from app.engine_link import EngineLink, UnlockQuestion
 from app.presets import PresetStore, default_presets_path
 from app.tasks import Tasks
 from app.ui.chat_page import ChatPage
@@ -35,6 +33,7 @@ from app.ui.drop_cards import ImageCard, TranscriptCard, _Card
 from app.ui.models_page import ModelsPage
 from app.ui.settings_page import SettingsPage
 from app.ui.transcribe_page import TranscribePage
+from app.ui.unlock_dialog import UnlockDialog
 from app.ui.usage_page import UsagePage
 from engine.schemas import Health, ModelCard
 
@@ -56,6 +55,7 @@ class MainWindow(QMainWindow):
         self.health: Health | None = None
         self.cards: list[_Card] = []
         self.notices: list[str] = []  # everything said to the user, newest last
+        self.unlock_dialog: UnlockDialog | None = None
         self.setWindowTitle(self.tr("Hearth"))
         self.resize(1200, 780)
         geometry = QSettings().value("window/geometry")
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
 
         link.status.connect(self._on_status)
         link.ready.connect(self._on_ready)
-        link.passphrase_needed.connect(self.ask_passphrase)
+        link.unlocker.asked.connect(self.ask_passphrase)
         link.restarted.connect(
             lambda why: self.show_notice(self.tr("The engine was restarted: %1").replace("%1", why))
         )
@@ -189,17 +189,18 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         self.show_notice(message)
 
-    def ask_passphrase(self) -> None:
-        """The encrypted key store is locked: ask here, on the UI thread, then start again."""
-        secret = self.prompt_secret(
-            self.tr("Unlock the key store"), self.tr("Key store passphrase:")
-        )
-        if secret:
-            self.link.unlock(secret)
-
-    def prompt_secret(self, title: str, label: str) -> str | None:
-        text, ok = QInputDialog.getText(self, title, label, QLineEdit.EchoMode.Password)
-        return text if ok else None
+    def ask_passphrase(self, question: UnlockQuestion) -> None:
+        """A request needs a secret and the key store is locked: ask here, on the UI thread;
+        the waiting request goes on with the answer."""
+        dialog = UnlockDialog(question.state, question.error, self)
+        self.unlock_dialog = dialog  # reachable by tests while it is open
+        try:
+            if dialog.exec() == QDialog.DialogCode.Accepted:
+                question.answer(dialog.passphrase.text(), dialog.remember.isChecked())
+            else:
+                question.answer(None)
+        finally:
+            self.unlock_dialog = None
 
     def confirm(self, title: str, question: str) -> bool:
         answer = QMessageBox.question(self, title, question)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from app.engine_calls import EngineCalls
 from app.engine_client import EngineClient
 from app.ui.models_page import human_size
-from engine.schemas import EngineSettingsView, ModelCard, Provider
+from engine.schemas import EngineSettingsView, ModelCard, Provider, ProviderView
 
 MASK = "••••••••"
 LANGUAGES = (("en", "English"), ("zh_CN", "简体中文"))
@@ -170,7 +170,39 @@ class SettingsPage(QWidget):
         self.keys.setMaximumHeight(70)
         layout.addWidget(QLabel(self.tr("Keys in the key store")))
         layout.addWidget(self.keys)
+        state_row = QHBoxLayout()
+        self.key_store_state = QLabel()
+        self.key_store_state.setObjectName("key_store_state")
+        self.key_store_state.setWordWrap(True)
+        state_row.addWidget(self.key_store_state, 1)
+        self.unlock_button = QPushButton(self.tr("Unlock…"))
+        self.unlock_button.setObjectName("unlock_keys")
+        self.unlock_button.clicked.connect(self._unlock)
+        state_row.addWidget(self.unlock_button)
+        layout.addLayout(state_row)
         return box
+
+    def _unlock(self) -> None:
+        def unlock(client: EngineClient) -> str:
+            if client.unlocker is not None:
+                client.unlocker(client)
+            return client.key_store_state()
+
+        self.calls.run(unlock, lambda _state: self.refresh())
+
+    def _show_key_store(self, state: str) -> None:
+        texts = {
+            "unlocked": self.tr("Key store: open."),
+            "locked": self.tr(
+                "Key store: locked. Hearth asks for its passphrase when a secret is needed."
+            ),
+            "new": self.tr(
+                "Key store: no passphrase yet. Hearth asks you to choose one when you first store a key."
+            ),
+            "unavailable": self.tr("Key store: the system keyring does not answer."),
+        }
+        self.key_store_state.setText(texts.get(state, state))
+        self.unlock_button.setVisible(state in ("locked", "new"))
 
     def _api_box(self) -> QGroupBox:
         box = QGroupBox(self.tr("Local API (for other tools)"))
@@ -228,6 +260,7 @@ class SettingsPage(QWidget):
                 "models": client.models().data,
                 "providers": client.providers(),
                 "keys": client.key_names(),
+                "key_store": client.key_store_state(),
                 "url": client.base_url,
                 "token": client.token or "",
             }
@@ -262,6 +295,7 @@ class SettingsPage(QWidget):
         self.memory_from_chat.setChecked(s.memory_from_chat)
         self.audit_content.setChecked(s.audit_content)
         self._show_providers(data["providers"])
+        self._show_key_store(data["key_store"])
         self.keys.clear()
         for name in data["keys"]:
             self.keys.addItem(f"{name}   {MASK}")
@@ -269,10 +303,13 @@ class SettingsPage(QWidget):
         self.token.setText(data["token"])
         self._estimate()
 
-    def _show_providers(self, providers: list[Provider]) -> None:
+    def _show_providers(self, providers: list[ProviderView]) -> None:
         self.providers.clear()
         for p in providers:
-            item = QListWidgetItem(f"{p.name} — {p.base_url} ({', '.join(p.models) or '—'})")
+            text = f"{p.name} — {p.base_url} ({', '.join(p.models) or '—'})"
+            if p.key_locked:
+                text += "  " + self.tr("[key locked]")
+            item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, p.name)
             self.providers.addItem(item)
 

@@ -49,7 +49,7 @@ from engine.remote.providers import ProviderStore
 from engine.remote.router import ChatRouter, RoutedReply
 from engine.security.api_token import ApiToken
 from engine.security.audit import AuditSink, AuditStore
-from engine.security.keystore import KeyStore
+from engine.security.key_vault import KeyVault
 from engine.security.moderation import Moderator, default_list_paths, load_lists
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
@@ -91,7 +91,7 @@ def allowed_hosts(settings: EngineSettings) -> set[str]:
 
 
 def create_app(
-    settings: EngineSettings, token: str, keystore: KeyStore, loader: ModelLoader | None = None
+    settings: EngineSettings, token: str, keystore: KeyVault, loader: ModelLoader | None = None
 ) -> FastAPI:
     """Build the engine's app. State is made in the lifespan, not at import."""
 
@@ -191,7 +191,7 @@ def create_app(
             registry.close()
             database.close()
 
-    api_token = ApiToken(token)
+    api_token = ApiToken(token, settings.dirs.token_file)
     audit_sink = AuditSink()
     metrics = Metrics()
     app = FastAPI(

@@ -1,9 +1,11 @@
 """One middleware that times every request and reads its final status, for the audit log and
-the metrics alike."""
+the metrics alike, and gives each request an id (the `x-request-id` header, as OpenAI's API
+does) that its audit row carries."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,7 +25,8 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         # Routes fill this in as they learn what served the request.
-        scope.setdefault("state", {})["audit"] = AuditRecord()
+        request_id = f"req_{uuid.uuid4().hex}"
+        scope.setdefault("state", {})["audit"] = AuditRecord(request_id=request_id)
         started = time.perf_counter()
         status = 500
 
@@ -31,6 +34,9 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

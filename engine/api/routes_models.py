@@ -67,6 +67,7 @@ async def health(state: State) -> Health:
         vision_models=sorted(e.id for e in entries.values() if e.projector),
         fully_local=not providers,
         remote_hosts=hosts,
+        keystore=await blocking(lambda: state.keystore.state),
     )
 
 

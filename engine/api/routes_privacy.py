@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from engine.api.state import State, blocking
+from engine.api.state import EngineState, State, blocking
 from engine.errors import InvalidInput
 from engine.security.api_token import TOKEN_NAME
 from engine.security.keystore import check_name
@@ -37,11 +37,41 @@ def _user_key(name: str) -> str:
     return name
 
 
+class Unlock(BaseModel):
+    passphrase: str = Field(min_length=1, max_length=1024)
+    # False: lock again after a while without use (keystore_unlock_seconds).
+    remember: bool = True
+
+
+def _key_store(state: EngineState) -> dict[str, Any]:
+    vault = state.keystore
+    return {"object": "key_store", "store": vault.kind, "state": vault.state}
+
+
 @router.get("/keys")
 async def list_keys(state: State) -> dict[str, Any]:
-    names = await blocking(state.keystore.names)
+    names, store = await blocking(lambda: (state.keystore.names(), _key_store(state)))
     data = [{"name": n, "object": "key", "store": state.keystore.kind} for n in names]
-    return {"object": "list", "data": data}
+    return {"object": "list", "data": data, "key_store": store}
+
+
+@router.get("/keys/status")
+async def key_store_status(state: State) -> dict[str, Any]:
+    """Whether secrets can be read now; 'new' means the first passphrase creates the store."""
+    return await blocking(_key_store, state)
+
+
+@router.post("/keys/unlock")
+async def unlock_keys(body: Unlock, state: State) -> dict[str, Any]:
+    """Open the encrypted key store with its passphrase (on first use this sets it)."""
+    await blocking(state.keystore.unlock, body.passphrase, body.remember)
+    return await blocking(_key_store, state)
+
+
+@router.post("/keys/lock")
+async def lock_keys(state: State) -> dict[str, Any]:
+    state.keystore.lock()
+    return await blocking(_key_store, state)
 
 
 @router.put("/keys/{name}")
@@ -90,6 +120,7 @@ async def audit(
     endpoint: str | None = None,
     status: int | None = None,
     provider: str | None = None,
+    request_id: str | None = None,
     limit: int = 100,
 ) -> dict[str, Any]:
     rows = await blocking(
@@ -99,6 +130,7 @@ async def audit(
             endpoint=endpoint,
             status=status,
             provider=provider,
+            request_id=request_id,
             limit=max(1, min(limit, 10_000)),
         )
     )

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from engine.api.state import EngineState, State, blocking
 from engine.remote.presets import PRESETS
 from engine.remote.providers import from_preset
-from engine.schemas import Provider, ProviderList
+from engine.schemas import Provider, ProviderList, ProviderView
 from engine.usage.metrics import Metrics
 
 router = APIRouter()
@@ -33,7 +33,13 @@ class ProviderCreate(BaseModel):
 
 @router.get("/v1/providers")
 async def list_providers(state: State) -> ProviderList:
-    return ProviderList(data=await blocking(state.providers.all))
+    providers, key_state = await blocking(lambda: (state.providers.all(), state.keystore.state))
+    locked = key_state != "unlocked"
+    views = [
+        ProviderView(**p.model_dump(), key_locked=locked and p.key_name is not None)
+        for p in providers
+    ]
+    return ProviderList(data=views)
 
 
 @router.get("/v1/providers/presets")

@@ -25,5 +25,5 @@ async def update_settings(body: SettingsUpdate, state: State) -> EngineSettingsV
 @router.post("/token/rotate")
 async def rotate_token(state: State) -> dict[str, Any]:
     """A new local API token; the old one stops working now. The caller gets the new one."""
-    token = await blocking(state.api_token.rotate, state.keystore)
+    token = await blocking(state.api_token.rotate)
     return {"object": "api_token", "token": token}

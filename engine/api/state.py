@@ -20,7 +20,7 @@ from engine.remote.providers import ProviderStore
 from engine.remote.router import ChatRouter
 from engine.security.api_token import ApiToken
 from engine.security.audit import AuditStore
-from engine.security.keystore import KeyStore
+from engine.security.key_vault import KeyVault
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
@@ -46,7 +46,7 @@ class EngineState:
     conversations: ConversationStore
     memories: MemoryStore
     conversation_service: ConversationService
-    keystore: KeyStore
+    keystore: KeyVault
     redactor: Redactor
     audit: AuditStore
     providers: ProviderStore

@@ -7,7 +7,7 @@ import asyncio
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -75,5 +75,12 @@ async def read_upload(request: Request, folder: Path) -> Upload:
         await loop.run_in_executor(None, save)
     finally:
         await form.close()
-    name = Path(upload.filename or "audio").name
-    return Upload(path=target, filename=name, fields=fields)
+    return Upload(path=target, filename=display_name(upload.filename), fields=fields)
+
+
+def display_name(raw: str | None, default: str = "audio") -> str:
+    """An upload's name as shown back: its last part under either platform's separators
+    (a name is never a path), without control characters."""
+    name = PureWindowsPath(raw or "").name  # splits at both '/' and '\\'
+    name = "".join(ch for ch in name if ch.isprintable())[:255].strip()
+    return name if name not in ("", ".", "..") else default

@@ -47,6 +47,9 @@ class GenerationParams:
     presence_penalty: float = 0.0
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
+    top_k: int = 40
+    min_p: float = 0.05
+    logit_bias: dict[int, float] = field(default_factory=dict)
     json_mode: bool = False
     json_schema: dict[str, Any] | None = None
 
@@ -245,6 +248,15 @@ class LlamaModel:
             )
         return room
 
+    def check_biases(self, biases: dict[int, float]) -> None:
+        vocab = int(self._llama.n_vocab())
+        bad = [t for t in biases if t >= vocab]
+        if bad:
+            raise InvalidInput(
+                f"logit_bias names token {bad[0]}, but this model's vocabulary has {vocab} tokens.",
+                param="logit_bias",
+            )
+
     def generate(
         self,
         prompt: Prompt,
@@ -273,6 +285,9 @@ class LlamaModel:
                 presence_penalty=params.presence_penalty,
                 stop=[*prompt.stop, *params.stop],
                 seed=params.seed,
+                top_k=params.top_k,
+                min_p=params.min_p,
+                logit_bias=params.logit_bias or None,
                 grammar=self._grammar(params),
                 stopping_criteria=StoppingCriteriaList([keep_count]),
                 stream=True,

@@ -181,6 +181,14 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             );
         """,
     ),
+    (
+        6,
+        "audit request ids",
+        """
+            ALTER TABLE audit ADD COLUMN request_id TEXT;
+            CREATE INDEX audit_request ON audit(request_id);
+        """,
+    ),
 )
 
 

@@ -28,7 +28,7 @@ from engine.errors import (
 from engine.remote.client import BudgetExceeded, RemoteClient, RemoteError
 from engine.remote.providers import ProviderStore
 from engine.schemas import ChatCompletionRequest, Provider, ServedBy, Usage
-from engine.security.keystore import KeyStore
+from engine.security.key_vault import KeyVault
 from engine.security.redaction import Redaction, Redactor, StreamRestorer
 from engine.services.generation import GenerationService
 from engine.settings import EngineSettings
@@ -147,7 +147,7 @@ class ChatRouter:
         settings: EngineSettings,
         generation: GenerationService,
         providers: ProviderStore,
-        keystore: KeyStore,
+        keystore: KeyVault,
         redactor: Redactor,
         remote: RemoteClient,
         usage: UsageStore,

@@ -28,6 +28,7 @@ class AuditRecord:
     redactions: dict[str, int] = field(default_factory=dict)
     moderation: list[str] = field(default_factory=list)
     content: str | None = None
+    request_id: str | None = None  # also the response's x-request-id header
 
 
 class AuditStore:
@@ -39,8 +40,8 @@ class AuditStore:
     ) -> None:
         self._db.execute(
             "INSERT INTO audit (at, method, endpoint, status, duration_ms, model, provider, "
-            "prompt_tokens, completion_tokens, redactions, moderation, content) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "prompt_tokens, completion_tokens, redactions, moderation, content, request_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 time.time(),
                 method,
@@ -54,6 +55,7 @@ class AuditStore:
                 json.dumps(record.redactions) if record.redactions else None,
                 json.dumps(record.moderation) if record.moderation else None,
                 record.content,
+                record.request_id,
             ),
         )
 
@@ -65,6 +67,7 @@ class AuditStore:
         endpoint: str | None = None,
         status: int | None = None,
         provider: str | None = None,
+        request_id: str | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         clauses: list[str] = ["1"]
@@ -75,6 +78,7 @@ class AuditStore:
             ("endpoint", "=", endpoint),
             ("status", "=", status),
             ("provider", "=", provider),
+            ("request_id", "=", request_id),
         ):
             if value is not None:
                 clauses.append(f"{column} {op} ?")

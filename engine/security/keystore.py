@@ -39,11 +39,16 @@ class KeyStoreUnavailable(HearthError):
 
 
 class KeyStoreLocked(HearthError):
-    """The encrypted file needs its passphrase, or the one given is wrong."""
+    """The encrypted file needs its passphrase, or the one given is wrong. Not retryable as it
+    is (403, so SDKs do not retry it): someone has to unlock the store first."""
 
-    status = 503
-    type = "server_error"
+    status = 403
+    type = "permission_error"
     code = "keystore_locked"
+
+
+class PassphraseRejected(KeyStoreLocked):
+    """The passphrase is empty, or not the one the encrypted file was made with."""
 
 
 class KeyStore(Protocol):
@@ -137,13 +142,16 @@ class EncryptedFileStore:
 
     def __init__(self, path: Path, passphrase: str) -> None:
         if not passphrase:
-            raise KeyStoreLocked("The key store's passphrase is empty.")
+            raise PassphraseRejected("The key store's passphrase is empty.")
         self.path = path
         self._lock = threading.Lock()
         if path.exists():
             self._doc = self._load()
             self._key = self._derive(passphrase, self._doc["kdf"])
-            self._decrypt(CHECK_ENTRY)  # a wrong passphrase fails here, before any write
+            try:
+                self._decrypt(CHECK_ENTRY)  # a wrong passphrase fails here, before any write
+            except KeyStoreLocked as exc:
+                raise PassphraseRejected(exc.message) from exc
         else:
             kdf = {"name": "scrypt", **SCRYPT, "salt": _b64(secrets.token_bytes(16))}
             self._doc = {"version": FORMAT_VERSION, "kdf": kdf, "entries": {}}
@@ -226,26 +234,3 @@ class EncryptedFileStore:
 
     def names(self) -> list[str]:
         return sorted(n for n in self._doc["entries"] if n != CHECK_ENTRY)
-
-
-PASSPHRASE_ENV = "HEARTH_KEYSTORE_PASSPHRASE"  # noqa: S105 - a variable name
-
-
-def open_keystore(
-    mode: str, file_path: Path, timeout: float, passphrase: str | None, keyring_backend: Any = None
-) -> KeyStore:
-    """The keyring when `mode` allows and it answers; else the encrypted file."""
-    if mode in ("auto", "keyring"):
-        try:
-            store = KeyringStore(timeout, keyring_backend)
-            store.probe()
-            return store
-        except KeyStoreUnavailable:
-            if mode == "keyring":
-                raise
-    if not passphrase:
-        raise KeyStoreLocked(
-            "No system keyring is available, so secrets go to an encrypted file, which needs a "
-            f"passphrase: set {PASSPHRASE_ENV} or enter it when asked."
-        )
-    return EncryptedFileStore(file_path, passphrase)

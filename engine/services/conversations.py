@@ -129,7 +129,10 @@ class ConversationService:
         )
         turns = await self._run(self._store.messages, conv_id)
         summary = await self._run(self._store.summary, conv_id)
-        params = self._params(conv, req)
+        model_name = req.model or conv.model
+        defaults, model_system = self._generation.model_defaults(model_name)
+        params = self._params(conv, req, defaults)
+        system_prompt = conv.system_prompt or model_system
         reply_tokens = params.max_tokens or self._settings.reply_tokens
         built: list[BuiltContext] = []
 
@@ -145,7 +148,7 @@ class ConversationService:
                 memory_budget=self._settings.memory_token_budget,
             )
             context = builder.build(
-                system_prompt=conv.system_prompt,
+                system_prompt=system_prompt,
                 turns=[t for t in turns if t.role != "system" or t.content],
                 reply_tokens=min(reply_tokens, model.n_ctx // 2),
                 policy=conv.overflow_policy,
@@ -155,7 +158,6 @@ class ConversationService:
             built.append(context)
             return model.chat_prompt(context.messages)
 
-        model_name = req.model or conv.model
         gen = await self._generation.start_prompt(model_name, params, build_prompt)
         gen.input_flags = flags
         context = built[0]
@@ -189,10 +191,14 @@ class ConversationService:
             await self._run(self._store.set_title_if_empty, conv_id, title_from(first_user))
         return ids
 
-    def _params(self, conv: Conversation, req: SendMessage) -> GenerationParams:
-        """The conversation's saved parameters, overridden by those sent with this turn."""
+    def _params(
+        self, conv: Conversation, req: SendMessage, defaults: dict[str, Any]
+    ) -> GenerationParams:
+        """The model's defaults, overridden by the conversation's saved parameters, overridden
+        by those sent with this turn."""
         sent = req.model_dump(exclude_unset=True)
-        merged = SendMessage.model_validate({**conv.params, **sent})
+        known = {k: v for k, v in defaults.items() if k in SendMessage.model_fields}
+        merged = SendMessage.model_validate({**known, **conv.params, **sent})
         return params_from(merged)
 
     async def reply(self, turn: ConversationTurn) -> AsyncIterator[str]:

@@ -154,6 +154,9 @@ def params_from(
         presence_penalty=req.presence_penalty,
         stop=req.stop_list(),
         seed=req.seed,
+        top_k=req.top_k,
+        min_p=req.min_p,
+        logit_bias=req.token_biases(),
         json_mode=json_mode,
         json_schema=schema,
     )
@@ -201,6 +204,16 @@ class GenerationService:
         for name, found in verdict.hits.items():
             flags.setdefault(name, []).extend(found)
         return screened
+
+    def model_defaults(self, model_name: str | None) -> tuple[dict[str, Any], str | None]:
+        """A model's default parameters (the catalog's recommended ones, then a custom model's
+        own) and its system prompt, for requests that leave them unset."""
+        entry = self._registry.resolve(model_name)
+        defaults = dict(entry.catalog.recommended) if entry.catalog else {}
+        if entry.custom is not None:
+            defaults.update(entry.custom.parameters)
+            return defaults, entry.custom.system_prompt
+        return defaults, None
 
     async def start_chat(self, req: ChatCompletionRequest) -> Generation:
         entry = self._registry.resolve(req.model)
@@ -270,6 +283,7 @@ class GenerationService:
         def plan(model: LlamaModel) -> Plan:
             prompt = build_prompt(model)
             model.check_fits(prompt, params.max_tokens)
+            model.check_biases(params.logit_bias)
             return len(prompt.tokens), lambda cancel, stats: model.generate(
                 prompt, params, cancel, stats
             )

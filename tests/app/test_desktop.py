@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,8 @@ from app.ui.drop_cards import ImageCard, TranscriptCard
 from app.ui.main_window import MainWindow
 from engine.settings import default_embedded_dir
 from tests.app.desktop_harness import Windows
-from tests.conftest import RunningEngine, engine_env
+from tests.conftest import DEFAULT_MODEL, RunningEngine, engine_env
+from tests.model_tokens import never_ends
 from tests.speech import join_wavs, speak
 
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -110,10 +112,27 @@ def test_shift_enter_is_a_new_line_and_enter_on_empty_sends_nothing(
     assert window.chat.reply is None
 
 
+@pytest.fixture
+def endless(engine_server: RunningEngine) -> Iterator[str]:
+    """A custom model of the default one that cannot end a reply by itself (a logit bias
+    against its end tokens), so a reply is certainly still streaming when it is stopped."""
+    with engine_server.client() as client:
+        made = client.create_custom_model(
+            id="endless", base=DEFAULT_MODEL, parameters={"logit_bias": never_ends()}
+        )
+        try:
+            yield str(made["id"])
+        finally:
+            client.remove_model("endless")
+
+
 def test_stop_ends_a_long_reply_at_once_and_keeps_it(
-    qtbot: object, engine_server: RunningEngine, windows: Windows
+    qtbot: object, engine_server: RunningEngine, windows: Windows, endless: str
 ) -> None:
     window = windows.open(engine_env(engine_server.home))
+    picker = window.chat.model_picker
+    qtbot.waitUntil(lambda: picker.findData(endless) >= 0, timeout=10_000)  # type: ignore[attr-defined]
+    picker.setCurrentIndex(picker.findData(endless))
     window.chat.params.max_tokens.setValue(2000)
     window.chat.input.setPlainText("Count from 1 to 1000, comma separated.")
     window.chat.send_message()

@@ -1,5 +1,5 @@
 """More of the desktop against real parts: a remote provider added in Settings and chatted with,
-the transcription queue, the key store's passphrase prompt, keyboard shortcuts."""
+the transcription queue, keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
 from app.ui.main_window import MainWindow
 from engine.settings import default_embedded_dir
 from tests.app.desktop_harness import Windows
-from tests.conftest import PASSPHRASE, RunningEngine, engine_env, start_engine
+from tests.conftest import RunningEngine, engine_env
 from tests.file_server import FileServer
 from tests.upstream import UPSTREAM_KEY, llama_server
 from tests.vision_maker import make_projector
@@ -94,25 +93,6 @@ def test_the_transcribe_queue_runs_each_file_and_exports_them_all(
     qtbot.waitUntil(lambda: len(list(out.glob("*.srt"))) == 2, timeout=10_000)  # type: ignore[attr-defined]
     assert "meeting" in (out / "one.srt").read_text(encoding="utf-8").lower()
     assert "-->" in (out / "two.srt").read_text(encoding="utf-8")
-
-
-def test_a_locked_key_store_asks_for_its_passphrase(
-    qtbot: object, windows: Windows, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path / "home"
-    start_engine(home).process.stop()  # leaves an encrypted key store behind
-    env = engine_env(home)
-    del env["HEARTH_KEYSTORE_PASSPHRASE"]
-    asked: list[str] = []
-
-    def answer(self: MainWindow, title: str, _label: str) -> str:
-        asked.append(title)
-        return PASSPHRASE
-
-    monkeypatch.setattr(MainWindow, "prompt_secret", answer)
-    window = windows.open(env)
-    assert asked == ["Unlock the key store"]
-    assert window.status_label.property("state") == "ready"
 
 
 def test_keyboard_shortcuts(qtbot: object, engine_server: RunningEngine, windows: Windows) -> None:

@@ -27,27 +27,28 @@ def _error(response: httpx.Response, status: int, type_: str) -> dict[str, objec
     return error  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(
-    ("body", "param"),
-    [
-        ({"messages": []}, "messages"),
-        ({"messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
-        ({"messages": "hello"}, "messages"),
-        ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
-        ({"messages": USER, "temperature": 2.5}, "temperature"),
-        ({"messages": USER, "temperature": -0.1}, "temperature"),
-        ({"messages": USER, "temperature": "hot"}, "temperature"),
-        ({"messages": USER, "top_p": 0}, "top_p"),
-        ({"messages": USER, "top_p": 1.5}, "top_p"),
-        ({"messages": USER, "max_tokens": 0}, "max_tokens"),
-        ({"messages": USER, "max_completion_tokens": -3}, "max_completion_tokens"),
-        ({"messages": USER, "n": 2}, "n"),
-        ({"messages": USER, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
-        ({"messages": USER, "frequency_penalty": 9}, "frequency_penalty"),
-        ({"messages": USER, "response_format": {"type": "xml"}}, "response_format.type"),
-        ({}, "messages"),
-    ],
-)
+INVALID_FIELDS = [
+    ({"messages": []}, "messages"),
+    ({"messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
+    ({"messages": "hello"}, "messages"),
+    ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+    ({"messages": USER, "temperature": 2.5}, "temperature"),
+    ({"messages": USER, "temperature": -0.1}, "temperature"),
+    ({"messages": USER, "temperature": "hot"}, "temperature"),
+    ({"messages": USER, "top_p": 0}, "top_p"),
+    ({"messages": USER, "top_p": 1.5}, "top_p"),
+    ({"messages": USER, "max_tokens": 0}, "max_tokens"),
+    ({"messages": USER, "max_completion_tokens": -3}, "max_completion_tokens"),
+    ({"messages": USER, "n": 2}, "n"),
+    ({"messages": USER, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
+    ({"messages": USER, "frequency_penalty": 9}, "frequency_penalty"),
+    ({"messages": USER, "response_format": {"type": "xml"}}, "response_format.type"),
+    ({}, "messages"),
+]
+MALFORMED = [b"{not json", b"", b"[1, 2]", b"null", b"\xff\xfe"]
+
+
+@pytest.mark.parametrize(("body", "param"), INVALID_FIELDS)
 def test_invalid_fields_get_400_naming_the_param(
     http: httpx.Client, body: dict[str, object], param: str
 ) -> None:
@@ -61,7 +62,7 @@ def test_only_system_messages_is_400(http: httpx.Client) -> None:
     assert error["param"] == "messages"
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2]", b"null", b"\xff\xfe"])
+@pytest.mark.parametrize("raw", MALFORMED)
 def test_malformed_bodies_get_400(http: httpx.Client, raw: bytes) -> None:
     response = http.post(
         "/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
@@ -158,4 +159,17 @@ def test_half_sent_request_does_not_hurt_the_engine(engine_server: RunningEngine
 
 
 def test_engine_still_answers_after_bad_input(engine_server: RunningEngine) -> None:
+    """On its own (not relying on the tests above having run): every bad request at once,
+    then the same engine process still chats."""
+    process = engine_server.process.process
+    assert process is not None
+    with engine_server.http() as http:
+        for body, _param in INVALID_FIELDS:
+            assert http.post("/v1/chat/completions", json=body).status_code == 400
+        for raw in MALFORMED:
+            response = http.post(
+                "/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 400
     assert_alive(engine_server)
+    assert process.poll() is None  # not restarted: the very same process answered

@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import RunningEngine, assert_alive, engine_env, start_engine
+from tests.fault_proxy import FaultProxy
 
 
 def test_foreign_origin_cannot_change_state(http: httpx.Client) -> None:
@@ -93,15 +95,50 @@ def test_symlinked_models_outside_the_folder_are_ignored(tmp_path: Path) -> None
         engine.process.stop()
 
 
-def test_upload_file_names_never_become_paths(
-    http: httpx.Client, engine_server: RunningEngine
-) -> None:
-    wav = engine_server.home / "probe.wav"
+def _places_outside(home: Path, marker: str) -> list[Path]:
+    """Files named with `marker` in the folders an escape could reach: every ancestor of the
+    engine's home (its parents up to /, each listed) and /tmp, besides the home itself."""
+    found = []
+    for folder in {*home.parents, Path("/tmp"), Path.cwd()}:
+        found += [p for p in folder.glob(f"*{marker}*")]
+    return found
+
+
+def test_upload_file_names_never_become_paths(tmp_path: Path) -> None:
+    marker = f"escape-{uuid.uuid4().hex}"
+    home = tmp_path / "home"
+    engine = start_engine(home)
+    wav = tmp_path / "probe.wav"
     subprocess.run(["espeak-ng", "-w", str(wav), "hello there"], check=True, timeout=60)
-    with wav.open("rb") as f:
-        job = http.post("/v1/jobs", files={"file": ("../../../../tmp/evil.wav", f)}).json()
-    assert job["input_name"] == "evil.wav"
-    assert not Path("/tmp/evil.wav").exists()
+    names = [
+        *(("../" * depth) + f"{marker}.wav" for depth in range(1, 10)),
+        f"/tmp/{marker}.wav",
+        f"..\\..\\..\\{marker}.wav",
+        f"uploads/../../{marker}.wav",
+    ]
+    try:
+        with engine.http() as http:
+            for name in names:
+                for route, extra in (
+                    ("/v1/files", {"purpose": "batch"}),
+                    ("/v1/audio/transcriptions", {}),
+                ):
+                    with wav.open("rb") as f:
+                        response = http.post(route, files={"file": (name, f)}, data=extra)
+                    assert response.status_code in (200, 201, 400), response.text
+                job = http.post("/v1/jobs", files={"file": (name, wav.read_bytes())}).json()
+                assert "/" not in job["input_name"]
+                assert "\\" not in job["input_name"]
+    finally:
+        engine.process.stop()
+    assert _places_outside(home, marker) == []
+    # Inside the home, a copy may only lie in the engine's own upload, job and file folders.
+    inside = [p.relative_to(home) for p in home.rglob(f"*{marker}*")]
+    allowed = ("cache/uploads", "data/jobs", "data/files")
+    assert all(str(p).startswith(allowed) for p in inside), inside
+
+
+def test_key_names_never_become_paths(http: httpx.Client) -> None:
     bad_key = http.put("/v1/keys/..%2F..%2Fetc", json={"value": "x"})
     assert bad_key.status_code in (400, 404)
     assert http.put("/v1/keys/a b", json={"value": "x"}).status_code == 400
@@ -110,9 +147,16 @@ def test_upload_file_names_never_become_paths(
 
 def test_keys_api_and_no_plaintext_anywhere(tmp_path: Path) -> None:
     secret = "sk-plaintext-hunt-7f3a9c1e5b2d4f6a8c0e"
-    engine = start_engine(tmp_path)
+    passphrase = "passphrase-hunt-0d9c8b7a"
+    lines: list[str] = []
+    env = {**engine_env(tmp_path, log_level="debug", access_log=True)}
+    env.pop("HEARTH_KEYSTORE_PASSPHRASE")
+    engine = start_engine(tmp_path, _env=env, _log_to=lines)
+    echo = FaultProxy(upstream="http://127.0.0.1:9", faults=["echo"])  # answers by itself
+    echo.start()
     try:
         with engine.http() as http:
+            assert http.post("/v1/keys/unlock", json={"passphrase": passphrase}).status_code == 200
             assert http.put("/v1/keys/openai", json={"value": secret}).json()["stored"] is True
             listed = http.get("/v1/keys").json()
             assert "openai" in [k["name"] for k in listed["data"]]
@@ -120,16 +164,32 @@ def test_keys_api_and_no_plaintext_anywhere(tmp_path: Path) -> None:
             # A failing request that names the key's value must not echo it anywhere.
             http.post("/v1/chat/completions", json={"model": secret, "messages": []})
             http.post("/v1/memories", json={"content": "ok"})
-        log = "\n".join(engine.process.log)
+            # The key really goes out, in the provider's Authorization header, and only there.
+            http.post("/v1/providers", json={"name": "far", "base_url": echo.url + "/v1",
+                                             "models": ["m"], "key_name": "openai"})  # fmt: skip
+            reply = http.post(
+                "/v1/chat/completions",
+                json={"model": "far/m", "messages": [{"role": "user", "content": "hi"}]},
+            )
+            assert reply.status_code == 200, reply.text
+        assert echo.seen[-1].headers["authorization"] == f"Bearer {secret}"
     finally:
+        echo.stop()
         engine.process.stop()
-    assert secret not in log
-    assert engine.token not in log
+    log = "\n".join(lines)
+    assert "DEBUG" in log
+    assert '"PUT /v1/keys/openai HTTP/1.1" 200' in log
+    for hidden in (secret, engine.token, passphrase):
+        assert hidden not in log
+    holding_token = []
     for path in tmp_path.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
             assert secret.encode() not in data, path
-            assert engine.token.encode() not in data, path
+            assert passphrase.encode() not in data, path
+            if engine.token.encode() in data:
+                holding_token.append(path.relative_to(tmp_path))
+    assert holding_token == [Path("config/api-token")]  # its 0600 file, and nowhere else
 
 
 def test_cli_keys_set_list_delete(engine_server: RunningEngine) -> None:
@@ -147,32 +207,6 @@ def test_cli_keys_set_list_delete(engine_server: RunningEngine) -> None:
     assert gone.returncode == 0
     listed = subprocess.run([*cli, "list"], env=env, capture_output=True, text=True, timeout=60)
     assert "deepseek" not in listed.stdout.split()
-
-
-def test_engine_without_passphrase_or_keyring_says_why(tmp_path: Path) -> None:
-    env = engine_env(tmp_path)
-    env.pop("HEARTH_KEYSTORE_PASSPHRASE")
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", "serve", "--port", "0"],
-        env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert done.returncode == 1
-    assert "HEARTH_KEYSTORE_PASSPHRASE" in done.stderr
-    assert "Traceback" not in done.stderr
-    wrong = {**engine_env(tmp_path), "HEARTH_KEYSTORE_PASSPHRASE": "first"}
-    subprocess.run(
-        [sys.executable, "-m", "engine", "token"], env=wrong, capture_output=True, timeout=60
-    )
-    wrong["HEARTH_KEYSTORE_PASSPHRASE"] = "second"
-    again = subprocess.run(
-        [sys.executable, "-m", "engine", "token"],
-        env=wrong,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert again.returncode == 1
-    assert "passphrase is wrong" in again.stderr
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1"])

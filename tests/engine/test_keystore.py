@@ -2,60 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from engine.security.key_vault import KeyVault, WrongPassphrase, open_vault
 from engine.security.keystore import (
     EncryptedFileStore,
     KeyringStore,
     KeyStoreLocked,
     KeyStoreUnavailable,
-    open_keystore,
 )
+from tests.secret_service import private_secret_service
 
 
 @pytest.fixture(scope="module")
 def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """gnome-keyring-daemon on a private D-Bus session bus, unlocked; ended after the tests."""
-    home = tmp_path_factory.mktemp("keyring-home")
-    bus = subprocess.run(
-        ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
-        capture_output=True, text=True, check=True, timeout=30,
-    )  # fmt: skip
-    address, pid = bus.stdout.split()[:2]
-    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address, "HOME": str(home)}
-    env.pop("XDG_RUNTIME_DIR", None)
-    # In the foreground the daemon stays our child, so the test ends exactly what it started.
-    daemon = subprocess.Popen(
-        ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--foreground"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    assert daemon.stdin is not None
-    daemon.stdin.write(b"test-login-password")
-    daemon.stdin.close()
-    old = {k: os.environ.get(k) for k in ("DBUS_SESSION_BUS_ADDRESS", "HOME")}
-    os.environ.update(DBUS_SESSION_BUS_ADDRESS=address, HOME=str(home))
-    time.sleep(0.5)
-    try:
+    with private_secret_service(tmp_path_factory.mktemp("keyring-home")) as env:
         yield env
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        daemon.terminate()
-        daemon.wait(10)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid), signal.SIGTERM)
 
 
 def test_real_secret_service_round_trip(secret_service: dict[str, str]) -> None:
@@ -73,10 +40,10 @@ def test_real_secret_service_round_trip(secret_service: dict[str, str]) -> None:
     assert store.get("groq-key") is None
     # The value is really in the Secret Service, not somewhere of ours.
     assert keyring.get_password("hearth", "openai-key") == "sk-live-abcdefghijklmnopqrstuvwxyz"
-    chosen = open_keystore(
-        "auto", Path("/nonexistent/secrets.enc"), 10, None, SecretService.Keyring()
-    )
+    chosen = open_vault("auto", Path("/nonexistent/secrets.enc"), 10, 300, SecretService.Keyring())
     assert chosen.kind == "keyring"
+    assert chosen.state == "unlocked"
+    assert chosen.get("openai-key") == "sk-live-abcdefghijklmnopqrstuvwxyz"
 
 
 class SleepingBackend:
@@ -94,18 +61,52 @@ class FailingBackend:
 
 def test_hanging_backend_falls_back_within_the_time_limit(tmp_path: Path) -> None:
     started = time.monotonic()
-    store = open_keystore("auto", tmp_path / "secrets.enc", 0.5, "a passphrase", SleepingBackend())
+    vault = open_vault("auto", tmp_path / "secrets.enc", 0.5, 300, SleepingBackend())
     assert time.monotonic() - started < 5
-    assert store.kind == "encrypted-file"
+    assert vault.kind == "encrypted-file"
+    # Asked for the keyring only, and it hangs: the engine still starts, secrets say why.
+    only = open_vault("keyring", tmp_path / "other.enc", 0.5, 300, SleepingBackend())
+    assert only.state == "unavailable"
     with pytest.raises(KeyStoreUnavailable):
-        open_keystore("keyring", tmp_path / "other.enc", 0.5, "x", SleepingBackend())
+        only.get("anything")
 
 
-def test_no_backend_means_the_encrypted_file_and_it_needs_a_passphrase(tmp_path: Path) -> None:
-    store = open_keystore("auto", tmp_path / "secrets.enc", 1, "pass", FailingBackend())
-    assert isinstance(store, EncryptedFileStore)
-    with pytest.raises(KeyStoreLocked, match="passphrase"):
-        open_keystore("auto", tmp_path / "more.enc", 1, None, FailingBackend())
+def test_without_a_keyring_the_file_waits_locked_until_a_secret_is_needed(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.enc"
+    vault = open_vault("auto", path, 1, 300, FailingBackend())
+    assert (vault.kind, vault.state) == ("encrypted-file", "new")
+    assert vault.names() == []
+    with pytest.raises(KeyStoreLocked, match="no passphrase yet"):
+        vault.set("openai", "sk-1")
+    assert not path.exists()  # nothing was created before a passphrase was chosen
+    vault.unlock("first passphrase")
+    vault.set("openai", "sk-1")
+    assert vault.state == "unlocked"
+    vault.lock()
+    assert vault.state == "locked"
+    assert vault.names() == ["openai"]  # names are readable while locked, values are not
+    with pytest.raises(KeyStoreLocked, match="locked"):
+        vault.get("openai")
+    with pytest.raises(WrongPassphrase):
+        vault.unlock("not it")
+    assert vault.state == "locked"
+    vault.unlock("first passphrase")
+    assert vault.get("openai") == "sk-1"
+
+
+def test_an_unremembered_unlock_locks_again_after_the_idle_time(tmp_path: Path) -> None:
+    now = [100.0]
+    vault = KeyVault(tmp_path / "secrets.enc", None, unlock_seconds=60, clock=lambda: now[0])
+    vault.unlock("pass", remember=False)
+    now[0] += 50
+    assert vault.get("x") is None  # a use restarts the idle time
+    now[0] += 50
+    assert vault.state == "unlocked"
+    now[0] += 61
+    assert vault.state == "locked"
+    vault.unlock("pass", remember=True)
+    now[0] += 10_000
+    assert vault.state == "unlocked"
 
 
 def test_encrypted_file_round_trip_and_format(tmp_path: Path) -> None:

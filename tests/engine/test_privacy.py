@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -11,6 +10,8 @@ import pytest
 
 from engine.security.redaction import Redactor, StreamRestorer
 from tests.conftest import RunningEngine, start_engine
+from tests.forced import reply_of, say_exactly
+from tests.waiting import wait_for
 
 # (text, kind that must be found, or None when it must be left alone)
 CASES = [
@@ -110,14 +111,15 @@ def test_blocked_input_is_refused_with_content_filter(moderated: RunningEngine) 
 
 def test_masked_output_and_flags_reach_the_audit_log(moderated: RunningEngine) -> None:
     with moderated.http() as http:
-        ask = "What is the capital of France? Answer in one word."
-        body = _chat(http, ask, max_tokens=10).json()
+        ask = "What is the capital of France?"
+        said = say_exactly("Paris is the capital.")  # the model's words, made certain
+        body = _chat(http, ask, max_tokens=20, response_format=said).json()
         reply = body["choices"][0]["message"]["content"]
-        assert "Paris" not in reply
-        assert "*****" in reply
+        assert reply == reply_of("***** is the capital.")
         streamed = {"messages": [{"role": "user", "content": ask}], "temperature": 0}
-        streamed.update(max_tokens=10, stream=True)
+        streamed.update(max_tokens=20, stream=True, response_format=said)
         with http.stream("POST", "/v1/chat/completions", json=streamed) as response:
+            stream_id = response.headers["x-request-id"]
             text = "".join(
                 (json.loads(line[6:])["choices"] or [{"delta": {}}])[0]["delta"].get("content")
                 or ""
@@ -125,10 +127,12 @@ def test_masked_output_and_flags_reach_the_audit_log(moderated: RunningEngine) -
                 if line.startswith("data: {")
             )
         assert text == reply
-        time.sleep(0.5)  # the audit row is written just after the response ends
-        rows = http.get(
-            "/v1/audit", params={"endpoint": "/v1/chat/completions", "limit": 5}
-        ).json()["data"]
+        # The audit row is written just after the response ends; pick the streamed request's
+        # own row by its x-request-id, not the non-streamed one's.
+        rows = wait_for(
+            lambda: http.get("/v1/audit", params={"request_id": stream_id}).json()["data"],
+            what="the streamed request's audit row",
+        )
     assert rows[0]["model"] == "smollm2-135m-instruct"
     assert rows[0]["provider"] == "local"
     assert rows[0]["status"] == 200
@@ -147,6 +151,7 @@ def test_blocked_output_ends_the_stream_with_content_filter(tmp_path: Path) -> N
             body = {
                 "messages": [{"role": "user", "content": "Count from 1 to 10, comma separated."}],
                 "temperature": 0, "max_tokens": 40, "stream": True,
+                "response_format": say_exactly("1, 2, 3, 4, 5, 6, 7, 8, 9, 10"),
             }  # fmt: skip
             with http.stream("POST", "/v1/chat/completions", json=body) as response:
                 chunks = [
@@ -178,11 +183,17 @@ def test_moderations_endpoint_in_openai_shape(moderated: RunningEngine) -> None:
 
 def test_audit_records_every_request_without_secrets(engine_server: RunningEngine) -> None:
     with engine_server.http() as http:
-        http.get("/v1/models")
-        http.get("/v1/nothing-here")
-        http.put("/v1/keys/test-provider", json={"value": "sk-secret-in-audit-check-000000"})
-        time.sleep(0.5)
-        rows = http.get("/v1/audit", params={"limit": 50}).json()["data"]
+        sent = [
+            http.get("/v1/models"),
+            http.get("/v1/nothing-here"),
+            http.put("/v1/keys/test-provider", json={"value": "sk-secret-in-audit-check-000000"}),
+        ]
+        ids = {r.headers["x-request-id"] for r in sent}
+        rows = wait_for(
+            lambda: http.get("/v1/audit", params={"limit": 200}).json()["data"],
+            lambda rows: ids <= {r["request_id"] for r in rows},
+            what="an audit row for each request",
+        )
         missing = http.get("/v1/audit", params={"status": 404}).json()["data"]
         http.delete("/v1/keys/test-provider")
     endpoints = {r["endpoint"] for r in rows}
@@ -197,11 +208,16 @@ def test_audit_keeps_reply_text_only_when_asked(tmp_path: Path) -> None:
     engine = start_engine(tmp_path, audit_content=True)
     try:
         with engine.http() as http:
-            reply = http.post("/v1/chat/completions", json={
+            response = http.post("/v1/chat/completions", json={
                 "messages": [{"role": "user", "content": "Count from 1 to 3."}], "max_tokens": 8, "temperature": 0,
-            }).json()  # fmt: skip
-            time.sleep(0.5)
-            rows = http.get("/v1/audit", params={"endpoint": "/v1/chat/completions"}).json()["data"]
+            })  # fmt: skip
+            reply = response.json()
+            rows = wait_for(
+                lambda: http.get(
+                    "/v1/audit", params={"request_id": response.headers["x-request-id"]}
+                ).json()["data"],
+                what="the request's audit row",
+            )
         assert rows[0]["content"] == reply["choices"][0]["message"]["content"]
     finally:
         engine.process.stop()

@@ -14,7 +14,9 @@ import pytest
 
 from tests.conftest import RunningEngine, engine_env, start_engine
 from tests.fault_proxy import FaultProxy
+from tests.model_tokens import never_ends
 from tests.upstream import UPSTREAM_KEY, llama_server
+from tests.waiting import wait_for
 
 PRICE_IN, PRICE_OUT = 1000.0, 2000.0  # per million tokens, large so costs are visible
 
@@ -122,16 +124,18 @@ def test_a_stream_broken_midway_ends_with_an_error_and_is_not_retried(
     engine: RunningEngine, fresh: FaultProxy
 ) -> None:
     fresh.faults.append("drop_during")
+    # The upstream model cannot end its reply early: it is certainly cut midway.
     with engine.http() as http, http.stream(
         "POST", "/v1/chat/completions",
         json={"model": "lab/smol", "messages": [{"role": "user", "content": "Count to 50."}],
-              "max_tokens": 60, "stream": True},
+              "max_tokens": 60, "stream": True, "logit_bias": never_ends()},
     ) as response:  # fmt: skip
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     errors = [json.loads(line[6:]) for line in lines if '"error"' in line]
     assert errors
     assert errors[0]["error"]["code"] in ("remote_error", "remote_timeout")
     assert lines[-1] == "data: [DONE]"
+    assert fresh.cut == 1
     assert fresh.attempts() == 1
 
 
@@ -196,11 +200,15 @@ def test_costs_add_up_exactly(tmp_path: Path, proxy: FaultProxy) -> None:
                 "/v1/chat/completions",
                 json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3},
             )
-            time.sleep(0.5)
-            by_provider = {
-                r["grp"]: r
-                for r in http.get("/v1/usage", params={"group_by": "provider"}).json()["data"]
-            }
+            # Usage rows are written just after each reply: wait for all four.
+            by_provider = wait_for(
+                lambda: {
+                    r["grp"]: r
+                    for r in http.get("/v1/usage", params={"group_by": "provider"}).json()["data"]
+                },
+                lambda rows: "local" in rows and rows.get("paid", {}).get("requests") == 3,
+                what="the four usage rows",
+            )
         assert by_provider["paid"]["cost"] == pytest.approx(expected)
         assert by_provider["paid"]["requests"] == 3
         assert by_provider["local"]["cost"] is None
@@ -259,7 +267,11 @@ def test_budget_refuses_with_402_and_offers_local(tmp_path: Path, proxy: FaultPr
                 "max_tokens": 3,
             }
             assert http.post("/v1/chat/completions", json=ask).status_code == 200
-            time.sleep(0.5)
+            wait_for(
+                lambda: http.get("/v1/usage", params={"group_by": "provider"}).json()["data"],
+                lambda rows: any(r["grp"] == "capped" for r in rows),
+                what="the first request's cost to be counted",
+            )
             refused = http.post("/v1/chat/completions", json=ask)
         assert refused.status_code == 402
         assert refused.json()["error"]["code"] == "budget_exceeded"

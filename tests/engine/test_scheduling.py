@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import RunningEngine, start_engine
+from tests.model_tokens import never_ends
+from tests.waiting import wait_for
 
 LONG = {"messages": [{"role": "user", "content": "Write a very long essay about the sea."}]}
 
@@ -26,8 +28,10 @@ def _first_token_seconds(client: httpx.Client, body: dict[str, object]) -> float
 
 
 def test_closed_stream_frees_the_model_at_once(http: httpx.Client) -> None:
-    # A 1500-token reply takes over ten seconds here; closing after a few tokens must stop it.
+    # A 1500-token reply (certain: the model cannot end it) takes over ten seconds here;
+    # closing after a few tokens must stop it.
     body = {**LONG, "max_tokens": 1500, "temperature": 0.7, "stream": True}
+    body["logit_bias"] = never_ends()
     with http.stream("POST", "/v1/chat/completions", json=body) as response:
         for n, _line in enumerate(response.iter_lines()):
             if n > 10:
@@ -77,12 +81,18 @@ def test_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
     short = {**LONG, "max_tokens": 2}
     try:
         with engine.http() as holder, engine.http() as waiter, engine.http() as third:
-            body = {**LONG, "max_tokens": 1500, "stream": True}
+            body = {**LONG, "max_tokens": 1500, "stream": True, "logit_bias": never_ends()}
             with holder.stream("POST", "/v1/chat/completions", json=body) as running:
                 assert running.status_code == 200  # this one holds the model
                 with ThreadPoolExecutor(max_workers=1) as pool:
                     queued = pool.submit(waiter.post, "/v1/chat/completions", json=short)
-                    time.sleep(0.5)  # let it take the second place in the queue
+                    wait_for(  # it has taken the second place in the queue
+                        lambda: third.get("/metrics").text,
+                        lambda text: (
+                            'hearth_queue_depth{model="smollm2-135m-instruct"} 2.0' in text
+                        ),
+                        what="the second request to queue",
+                    )
                     busy = third.post("/v1/chat/completions", json=short)
                     assert busy.status_code == 429
                     assert busy.headers["retry-after"] == "3"

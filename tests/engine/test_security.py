@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import RunningEngine, engine_env
+from tests.conftest import RunningEngine, engine_env, start_engine
 
 
 @pytest.mark.parametrize(
@@ -93,14 +93,31 @@ def test_binding_beyond_loopback_needs_the_flag(tmp_path: Path) -> None:
     assert "--allow-remote-bind" in done.stderr
 
 
-def test_token_is_kept_encrypted_and_private(engine_server: RunningEngine) -> None:
-    store = engine_server.home / "config" / "secrets.enc"
-    assert store.stat().st_mode & 0o777 == 0o600
-    assert store.parent.stat().st_mode & 0o777 == 0o700
-    assert engine_server.token.encode() not in store.read_bytes()
+def test_token_is_kept_in_a_file_only_the_user_can_read(engine_server: RunningEngine) -> None:
+    token_file = engine_server.home / "config" / "api-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert token_file.parent.stat().st_mode & 0o777 == 0o700
+    assert token_file.read_text().strip() == engine_server.token
 
 
-def test_token_never_logged(engine_server: RunningEngine) -> None:
-    with engine_server.http() as client:
-        client.get("/v1/models")
-    assert not any(engine_server.token in line for line in engine_server.process.log)
+def test_token_never_logged(tmp_path: Path) -> None:
+    # At the most talkative settings: debug logging and a line per request.
+    log: list[str] = []
+    engine = start_engine(tmp_path, log_level="debug", access_log=True, _log_to=log)
+    try:
+        with engine.http() as client:
+            client.get("/v1/models")
+            client.post(
+                "/v1/chat/completions",
+                json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+            )
+        with engine.http(token=engine.token + "x") as wrong:
+            assert wrong.get("/v1/models").status_code == 401
+        with engine.http() as client:
+            rotated = client.post("/v1/token/rotate").json()["token"]
+    finally:
+        engine.process.stop()
+    assert any('"GET /v1/models HTTP/1.1" 200' in line for line in log), "no access log"
+    assert any("DEBUG" in line for line in log), "not at debug level"
+    for token in (engine.token, rotated):
+        assert not any(token in line for line in log)

@@ -190,5 +190,17 @@ def test_models_list_has_the_speech_model_and_its_alias(http: httpx.Client) -> N
     assert assert_alive_http.json()["kind"] == "transcription"
 
 
-def test_engine_alive_after_transcriptions(engine_server: RunningEngine) -> None:
+def test_engine_alive_after_transcriptions(
+    engine_server: RunningEngine, speech: dict[str, Path]
+) -> None:
+    """On its own: transcriptions in every output format, streamed and translated, then the
+    same engine process still chats (whisper and llama.cpp share the process)."""
+    process = engine_server.process.process
+    assert process is not None
+    with engine_server.http() as http:
+        for fmt in ("json", "text", "srt", "vtt", "verbose_json"):
+            assert _transcribe(http, speech["s0"], response_format=fmt).status_code == 200
+        assert _transcribe(http, speech["s1"], stream="true").status_code == 200
+        assert _transcribe(http, speech["s2"], route="translations").status_code == 200
     assert_alive(engine_server)
+    assert process.poll() is None

@@ -1,9 +1,10 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
     <name>BarChart</name>
     <message>
-        <location filename="../bar_chart.py" line="34" />
+        <location filename="../bar_chart.py" line="34"/>
         <source>No data yet</source>
         <translation>暂无数据</translation>
     </message>
@@ -11,7 +12,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../chat_input.py" line="23" />
+        <location filename="../chat_input.py" line="23"/>
         <source>Message Hearth… (Enter sends, Shift+Enter for a new line)</source>
         <translation>给 Hearth 发消息…（Enter 发送，Shift+Enter 换行）</translation>
     </message>
@@ -19,62 +20,62 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="86" />
+        <location filename="../chat_page.py" line="87"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="90" />
+        <location filename="../chat_page.py" line="91"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="102" />
+        <location filename="../chat_page.py" line="103"/>
         <source>Attach…</source>
         <translation>附件…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="104" />
+        <location filename="../chat_page.py" line="105"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="106" />
+        <location filename="../chat_page.py" line="107"/>
         <source>Edit last</source>
         <translation>编辑上一条</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="108" />
+        <location filename="../chat_page.py" line="109"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="111" />
+        <location filename="../chat_page.py" line="112"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="216" />
+        <location filename="../chat_page.py" line="212"/>
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="225" />
+        <location filename="../chat_page.py" line="221"/>
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="234" />
+        <location filename="../chat_page.py" line="230"/>
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="252" />
+        <location filename="../chat_page.py" line="248"/>
         <source>The engine is not ready yet; your message is kept in the box.</source>
         <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="258" />
+        <location filename="../chat_page.py" line="254"/>
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
@@ -82,62 +83,62 @@
 <context>
     <name>ConversationList</name>
     <message>
-        <location filename="../conversation_list.py" line="39" />
+        <location filename="../conversation_list.py" line="39"/>
         <source>Search conversations</source>
         <translation>搜索对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="46" />
+        <location filename="../conversation_list.py" line="46"/>
         <source>New chat</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="68" />
+        <location filename="../conversation_list.py" line="68"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="84" />
+        <location filename="../conversation_list.py" line="84"/>
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="85" />
+        <location filename="../conversation_list.py" line="85"/>
         <source>Export as Markdown…</source>
         <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="86" />
+        <location filename="../conversation_list.py" line="86"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="92" />
+        <location filename="../conversation_list.py" line="92"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="92" />
+        <location filename="../conversation_list.py" line="92"/>
         <source>Title:</source>
         <translation>标题：</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="105" />
+        <location filename="../conversation_list.py" line="105"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="116" />
+        <location filename="../conversation_list.py" line="116"/>
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="121" />
+        <location filename="../conversation_list.py" line="121"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="121" />
+        <location filename="../conversation_list.py" line="121"/>
         <source>Delete this conversation?</source>
         <translation>删除这个对话？</translation>
     </message>
@@ -145,22 +146,22 @@
 <context>
     <name>EngineLink</name>
     <message>
-        <location filename="../../engine_link.py" line="65" />
+        <location filename="../../engine_link.py" line="118"/>
         <source>Starting the engine…</source>
         <translation>正在启动引擎…</translation>
     </message>
     <message>
-        <location filename="../../engine_link.py" line="115" />
+        <location filename="../../engine_link.py" line="162"/>
         <source>The engine stopped unexpectedly (exit code %1).</source>
         <translation>引擎意外停止（退出码 %1）。</translation>
     </message>
     <message>
-        <location filename="../../engine_link.py" line="130" />
+        <location filename="../../engine_link.py" line="177"/>
         <source>The engine stopped answering.</source>
         <translation>引擎没有响应。</translation>
     </message>
     <message>
-        <location filename="../../engine_link.py" line="147" />
+        <location filename="../../engine_link.py" line="194"/>
         <source>Trying again in %1 s.</source>
         <translation>%1 秒后重试。</translation>
     </message>
@@ -168,27 +169,27 @@
 <context>
     <name>ImageCard</name>
     <message>
-        <location filename="../drop_cards.py" line="198" />
+        <location filename="../drop_cards.py" line="191"/>
         <source>Insert text into chat</source>
         <translation>把文字插入对话</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="203" />
+        <location filename="../drop_cards.py" line="196"/>
         <source>Send image to chat</source>
         <translation>把图片发送到对话</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="210" />
+        <location filename="../drop_cards.py" line="203"/>
         <source>No vision model is installed: showing the text only.</source>
         <translation>未安装视觉模型：只显示文字。</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="213" />
+        <location filename="../drop_cards.py" line="206"/>
         <source>Install a vision model (Models page) to send images.</source>
         <translation>安装视觉模型（模型页面）后即可发送图片。</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="224" />
+        <location filename="../drop_cards.py" line="217"/>
         <source>(no text found)</source>
         <translation>（未找到文字）</translation>
     </message>
@@ -196,112 +197,102 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="59" />
+        <location filename="../main_window.py" line="59"/>
         <source>Hearth</source>
         <translation>Hearth</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="78" />
+        <location filename="../main_window.py" line="78"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="79" />
+        <location filename="../main_window.py" line="79"/>
         <source>Transcribe</source>
         <translation>转写</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="80" />
+        <location filename="../main_window.py" line="80"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="81" />
+        <location filename="../main_window.py" line="81"/>
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="82" />
+        <location filename="../main_window.py" line="82"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="107" />
+        <location filename="../main_window.py" line="107"/>
         <source>The engine was restarted: %1</source>
         <translation>引擎已重新启动：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="146" />
+        <location filename="../main_window.py" line="145"/>
         <source>Starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="147" />
+        <location filename="../main_window.py" line="146"/>
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="148" />
+        <location filename="../main_window.py" line="147"/>
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="149" />
+        <location filename="../main_window.py" line="148"/>
         <source>Engine problem</source>
         <translation>引擎出现问题</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="173" />
+        <location filename="../main_window.py" line="173"/>
         <source>Fully local</source>
         <translation>完全本地</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="176" />
+        <location filename="../main_window.py" line="176"/>
         <source>No remote provider is enabled: nothing leaves this device.</source>
         <translation>未启用远程服务：数据不会离开本机。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="180" />
+        <location filename="../main_window.py" line="180"/>
         <source>May contact: %1</source>
         <translation>可能连接：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="182" />
+        <location filename="../main_window.py" line="182"/>
         <source>Remote providers are configured.</source>
         <translation>已配置远程服务。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="195" />
-        <source>Unlock the key store</source>
-        <translation>解锁密钥库</translation>
-    </message>
-    <message>
-        <location filename="../main_window.py" line="195" />
-        <source>Key store passphrase:</source>
-        <translation>密钥库口令：</translation>
-    </message>
-    <message>
-        <location filename="../main_window.py" line="226" />
+        <location filename="../main_window.py" line="227"/>
         <source>%1 cannot be opened here: drop audio, video, images or .gguf model files.</source>
         <translation>无法在此打开 %1：请拖入音频、视频、图片或 .gguf 模型文件。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="231" />
+        <location filename="../main_window.py" line="232"/>
         <source>Import model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="232" />
+        <location filename="../main_window.py" line="233"/>
         <source>Import %1 as a model?</source>
         <translation>把 %1 导入为模型？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="269" />
+        <location filename="../main_window.py" line="270"/>
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="273" />
+        <location filename="../main_window.py" line="274"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
@@ -309,115 +300,115 @@
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../models_page.py" line="54" />
-        <location filename="../models_page.py" line="67" />
+        <location filename="../models_page.py" line="54"/>
+        <location filename="../models_page.py" line="67"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="55" />
-        <location filename="../models_page.py" line="69" />
+        <location filename="../models_page.py" line="55"/>
+        <location filename="../models_page.py" line="69"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="56" />
+        <location filename="../models_page.py" line="56"/>
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="57" />
+        <location filename="../models_page.py" line="57"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="58" />
+        <location filename="../models_page.py" line="58"/>
         <source>Capabilities</source>
         <translation>能力</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="68" />
+        <location filename="../models_page.py" line="68"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="70" />
+        <location filename="../models_page.py" line="70"/>
         <source>Licence</source>
         <translation>许可证</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="71" />
-        <location filename="../models_page.py" line="148" />
+        <location filename="../models_page.py" line="71"/>
+        <location filename="../models_page.py" line="148"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="77" />
+        <location filename="../models_page.py" line="77"/>
         <source>Import a GGUF file…</source>
         <translation>导入 GGUF 文件…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="79" />
+        <location filename="../models_page.py" line="79"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="87" />
+        <location filename="../models_page.py" line="87"/>
         <source>Installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="89" />
+        <location filename="../models_page.py" line="89"/>
         <source>Catalog</source>
         <translation>模型目录</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="123" />
+        <location filename="../models_page.py" line="123"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="127" />
+        <location filename="../models_page.py" line="127"/>
         <source>built in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="141" />
+        <location filename="../models_page.py" line="141"/>
         <source>installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="145" />
+        <location filename="../models_page.py" line="145"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="167" />
+        <location filename="../models_page.py" line="167"/>
         <source>Downloaded %1</source>
         <translation>已下载 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="183" />
+        <location filename="../models_page.py" line="183"/>
         <source>Download cancelled; it resumes where it stopped.</source>
         <translation>下载已取消；下次会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="187" />
+        <location filename="../models_page.py" line="187"/>
         <source>Import a model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="193" />
+        <location filename="../models_page.py" line="193"/>
         <source>Imported %1</source>
         <translation>已导入 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="203" />
+        <location filename="../models_page.py" line="203"/>
         <source>Delete model</source>
         <translation>删除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="204" />
+        <location filename="../models_page.py" line="204"/>
         <source>Delete %1 from this device?</source>
         <translation>从本机删除 %1？</translation>
     </message>
@@ -425,112 +416,112 @@
 <context>
     <name>ParamsPanel</name>
     <message>
-        <location filename="../params_panel.py" line="24" />
+        <location filename="../params_panel.py" line="24"/>
         <source>Balanced</source>
         <translation>均衡</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="25" />
+        <location filename="../params_panel.py" line="25"/>
         <source>Customer service</source>
         <translation>客户服务</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="26" />
+        <location filename="../params_panel.py" line="26"/>
         <source>Writing</source>
         <translation>写作</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="27" />
+        <location filename="../params_panel.py" line="27"/>
         <source>Coding</source>
         <translation>编程</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="28" />
+        <location filename="../params_panel.py" line="28"/>
         <source>Data analysis</source>
         <translation>数据分析</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="47" />
+        <location filename="../params_panel.py" line="47"/>
         <source>Optional instructions for the model</source>
         <translation>给模型的可选指示</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="51" />
+        <location filename="../params_panel.py" line="51"/>
         <source>Summarize older messages</source>
         <translation>摘要较早的消息</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="52" />
+        <location filename="../params_panel.py" line="52"/>
         <source>Drop the oldest messages</source>
         <translation>丢弃最早的消息</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="53" />
+        <location filename="../params_panel.py" line="53"/>
         <source>Stop and say so</source>
         <translation>停止并说明</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="57" />
+        <location filename="../params_panel.py" line="57"/>
         <source>Save as preset…</source>
         <translation>保存为预设…</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="59" />
+        <location filename="../params_panel.py" line="59"/>
         <source>Delete preset</source>
         <translation>删除预设</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="63" />
+        <location filename="../params_panel.py" line="63"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="64" />
+        <location filename="../params_panel.py" line="64"/>
         <source>Temperature</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="65" />
+        <location filename="../params_panel.py" line="65"/>
         <source>Top-p</source>
         <translation>Top-p</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="66" />
+        <location filename="../params_panel.py" line="66"/>
         <source>Max tokens</source>
         <translation>最大词元数</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="67" />
+        <location filename="../params_panel.py" line="67"/>
         <source>Frequency penalty</source>
         <translation>频率惩罚</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="68" />
+        <location filename="../params_panel.py" line="68"/>
         <source>Presence penalty</source>
         <translation>存在惩罚</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="69" />
+        <location filename="../params_panel.py" line="69"/>
         <source>When the context is full</source>
         <translation>上下文已满时</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="71" />
+        <location filename="../params_panel.py" line="71"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="75" />
+        <location filename="../params_panel.py" line="75"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="120" />
+        <location filename="../params_panel.py" line="120"/>
         <source>Save preset</source>
         <translation>保存预设</translation>
     </message>
     <message>
-        <location filename="../params_panel.py" line="120" />
+        <location filename="../params_panel.py" line="120"/>
         <source>Preset name:</source>
         <translation>预设名称：</translation>
     </message>
@@ -538,259 +529,289 @@
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../settings_page.py" line="60" />
+        <location filename="../settings_page.py" line="60"/>
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="73" />
+        <location filename="../settings_page.py" line="73"/>
         <source>Models and hardware</source>
         <translation>模型与硬件</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="76" />
+        <location filename="../settings_page.py" line="76"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="81" />
-        <location filename="../settings_page.py" line="298" />
+        <location filename="../settings_page.py" line="81"/>
+        <location filename="../settings_page.py" line="335"/>
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="84" />
+        <location filename="../settings_page.py" line="84"/>
         <source>Default chat model</source>
         <translation>默认对话模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="85" />
+        <location filename="../settings_page.py" line="85"/>
         <source>Default transcription model</source>
         <translation>默认转写模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="89" />
+        <location filename="../settings_page.py" line="89"/>
         <source>Context size (tokens)</source>
         <translation>上下文长度（词元）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="92" />
+        <location filename="../settings_page.py" line="92"/>
         <source>automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="93" />
+        <location filename="../settings_page.py" line="93"/>
         <source>CPU threads</source>
         <translation>CPU 线程</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="94" />
+        <location filename="../settings_page.py" line="94"/>
         <source>Automatic (as many layers as fit)</source>
         <translation>自动（尽可能多的层）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="105" />
+        <location filename="../settings_page.py" line="105"/>
         <source>GPU layers</source>
         <translation>GPU 层数</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="109" />
+        <location filename="../settings_page.py" line="109"/>
         <source>Privacy</source>
         <translation>隐私</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="113" />
+        <location filename="../settings_page.py" line="113"/>
         <source>Local only (nothing leaves this device)</source>
         <translation>仅本地（数据不离开本机）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="114" />
+        <location filename="../settings_page.py" line="114"/>
         <source>Local first, remote as a fallback</source>
         <translation>本地优先，远程备用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="115" />
+        <location filename="../settings_page.py" line="115"/>
         <source>Remote first, local as a fallback</source>
         <translation>远程优先，本地备用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="116" />
+        <location filename="../settings_page.py" line="116"/>
         <source>Remote only</source>
         <translation>仅远程</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="120" />
+        <location filename="../settings_page.py" line="120"/>
         <source>Routing</source>
         <translation>路由</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="123" />
+        <location filename="../settings_page.py" line="123"/>
         <source>Fallback remote model</source>
         <translation>备用远程模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="125" />
+        <location filename="../settings_page.py" line="125"/>
         <source>comma-separated names and words</source>
         <translation>用逗号分隔的名称和词语</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="126" />
+        <location filename="../settings_page.py" line="126"/>
         <source>Always redact</source>
         <translation>始终脱敏</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="128" />
+        <location filename="../settings_page.py" line="128"/>
         <source>one regular expression per line</source>
         <translation>每行一个正则表达式</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="130" />
+        <location filename="../settings_page.py" line="130"/>
         <source>Redaction patterns</source>
         <translation>脱敏规则</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="131" />
+        <location filename="../settings_page.py" line="131"/>
         <source>Apply the moderation lists</source>
         <translation>应用内容审核列表</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="132" />
-        <source>Save "remember that …" as a memory</source>
+        <location filename="../settings_page.py" line="132"/>
+        <source>Save &quot;remember that …&quot; as a memory</source>
         <translation>把“记住……”保存为记忆</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="133" />
+        <location filename="../settings_page.py" line="133"/>
         <source>Keep message text in the audit log</source>
         <translation>在审计日志中保留消息文本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="139" />
+        <location filename="../settings_page.py" line="139"/>
         <source>Remote providers and keys</source>
         <translation>远程服务与密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="149" />
+        <location filename="../settings_page.py" line="149"/>
         <source>comma-separated model names</source>
         <translation>用逗号分隔的模型名称</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="152" />
+        <location filename="../settings_page.py" line="152"/>
         <source>kept in the key store, never shown again</source>
         <translation>保存在密钥库中，不再显示</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="153" />
+        <location filename="../settings_page.py" line="153"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="154" />
+        <location filename="../settings_page.py" line="154"/>
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="155" />
+        <location filename="../settings_page.py" line="155"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="156" />
+        <location filename="../settings_page.py" line="156"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="160" />
+        <location filename="../settings_page.py" line="160"/>
         <source>Add provider</source>
         <translation>添加服务</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="161" />
+        <location filename="../settings_page.py" line="161"/>
         <source>Test selected</source>
         <translation>测试所选</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="162" />
+        <location filename="../settings_page.py" line="162"/>
         <source>Remove selected</source>
         <translation>移除所选</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="171" />
+        <location filename="../settings_page.py" line="171"/>
         <source>Keys in the key store</source>
         <translation>密钥库中的密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="176" />
+        <location filename="../settings_page.py" line="178"/>
+        <source>Unlock…</source>
+        <translation>解锁…</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="195"/>
+        <source>Key store: open.</source>
+        <translation>密钥库：已打开。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="197"/>
+        <source>Key store: locked. Hearth asks for its passphrase when a secret is needed.</source>
+        <translation>密钥库：已锁定。需要用到机密时，Hearth 会询问口令。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="200"/>
+        <source>Key store: no passphrase yet. Hearth asks you to choose one when you first store a key.</source>
+        <translation>密钥库：尚未设置口令。首次保存密钥时，Hearth 会请您设置一个。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="202"/>
+        <source>Key store: the system keyring does not answer.</source>
+        <translation>密钥库：系统钥匙环没有响应。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="208"/>
         <source>Local API (for other tools)</source>
         <translation>本地 API（供其他工具使用）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="180" />
-        <location filename="../settings_page.py" line="198" />
+        <location filename="../settings_page.py" line="212"/>
+        <location filename="../settings_page.py" line="230"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="187" />
+        <location filename="../settings_page.py" line="219"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="191" />
+        <location filename="../settings_page.py" line="223"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="200" />
+        <location filename="../settings_page.py" line="232"/>
         <source>Rotate</source>
         <translation>轮换</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="206" />
+        <location filename="../settings_page.py" line="238"/>
         <source>API token</source>
         <translation>API 令牌</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="210" />
+        <location filename="../settings_page.py" line="242"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="220" />
+        <location filename="../settings_page.py" line="252"/>
         <source>Interface language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="284" />
+        <location filename="../settings_page.py" line="311"/>
+        <source>[key locked]</source>
+        <translation>[密钥已锁定]</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="321"/>
         <source>This build runs models on the CPU (no GPU offload).</source>
         <translation>此版本在 CPU 上运行模型（不支持 GPU 卸载）。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="291" />
+        <location filename="../settings_page.py" line="328"/>
         <source>About %1 of GPU memory for the default model</source>
         <translation>默认模型约占用 %1 显存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="338" />
+        <location filename="../settings_page.py" line="375"/>
         <source>Nothing to change.</source>
         <translation>没有需要更改的内容。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="343" />
+        <location filename="../settings_page.py" line="380"/>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="362" />
+        <location filename="../settings_page.py" line="399"/>
         <source>Provider %1 saved.</source>
         <translation>服务 %1 已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="378" />
+        <location filename="../settings_page.py" line="415"/>
         <source>%1 answers: %2</source>
         <translation>%1 已响应：%2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="393" />
+        <location filename="../settings_page.py" line="430"/>
         <source>A new API token is in use; update other tools that used the old one.</source>
         <translation>新的 API 令牌已启用；请更新使用旧令牌的其他工具。</translation>
     </message>
@@ -798,97 +819,97 @@
 <context>
     <name>TranscribePage</name>
     <message>
-        <location filename="../transcribe_page.py" line="53" />
+        <location filename="../transcribe_page.py" line="54"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="54" />
+        <location filename="../transcribe_page.py" line="55"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="55" />
+        <location filename="../transcribe_page.py" line="56"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="56" />
+        <location filename="../transcribe_page.py" line="57"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="57" />
+        <location filename="../transcribe_page.py" line="58"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="62" />
+        <location filename="../transcribe_page.py" line="63"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="64" />
+        <location filename="../transcribe_page.py" line="65"/>
         <source>Transcribe all</source>
         <translation>全部转写</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="66" />
+        <location filename="../transcribe_page.py" line="67"/>
         <source>Cancel all</source>
         <translation>全部取消</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="71" />
+        <location filename="../transcribe_page.py" line="72"/>
         <source>Export all…</source>
         <translation>全部导出…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="73" />
+        <location filename="../transcribe_page.py" line="74"/>
         <source>Clear finished</source>
         <translation>清除已完成</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="79" />
+        <location filename="../transcribe_page.py" line="80"/>
         <source>Format</source>
         <translation>格式</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="85" />
+        <location filename="../transcribe_page.py" line="86"/>
         <source>Add audio or video files, choose a language and model for each, and transcribe them in the background.</source>
         <translation>添加音频或视频文件，为每个文件选择语言和模型，并在后台转写。</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="104" />
+        <location filename="../transcribe_page.py" line="105"/>
         <source>Add files</source>
         <translation>添加文件</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="114" />
+        <location filename="../transcribe_page.py" line="115"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="120" />
+        <location filename="../transcribe_page.py" line="121"/>
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="138" />
+        <location filename="../transcribe_page.py" line="139"/>
         <source>Sending…</source>
         <translation>发送中…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="157" />
+        <location filename="../transcribe_page.py" line="158"/>
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="175" />
+        <location filename="../transcribe_page.py" line="176"/>
         <source>Export to folder</source>
         <translation>导出到文件夹</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="192" />
+        <location filename="../transcribe_page.py" line="192"/>
         <source>Exported %1 transcripts</source>
         <translation>已导出 %1 份转写稿</translation>
     </message>
@@ -896,27 +917,27 @@
 <context>
     <name>TranscriptCard</name>
     <message>
-        <location filename="../drop_cards.py" line="116" />
+        <location filename="../drop_cards.py" line="114"/>
         <source>Insert into chat</source>
         <translation>插入对话</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="118" />
+        <location filename="../drop_cards.py" line="116"/>
         <source>Open as document</source>
         <translation>作为文档打开</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="121" />
+        <location filename="../drop_cards.py" line="119"/>
         <source>Export…</source>
         <translation>导出…</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="148" />
+        <location filename="../drop_cards.py" line="146"/>
         <source>Export transcript</source>
         <translation>导出转写稿</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="164" />
+        <location filename="../drop_cards.py" line="157"/>
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
@@ -924,150 +945,213 @@
 <context>
     <name>TranscriptView</name>
     <message>
-        <location filename="../transcript_view.py" line="31" />
+        <location filename="../transcript_view.py" line="31"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="35" />
+        <location filename="../transcript_view.py" line="35"/>
         <source>Start a conversation, or drop a file here.</source>
         <translation>开始对话，或把文件拖到这里。</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="49" />
+        <location filename="../transcript_view.py" line="49"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="51" />
+        <location filename="../transcript_view.py" line="51"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="75" />
+        <location filename="../transcript_view.py" line="75"/>
         <source>%1 tokens</source>
         <translation>%1 个词元</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="77" />
+        <location filename="../transcript_view.py" line="77"/>
         <source>%1 tokens/s</source>
         <translation>%1 词元/秒</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="84" />
+        <location filename="../transcript_view.py" line="84"/>
         <source>%1 earlier messages left out</source>
         <translation>省略了 %1 条较早的消息</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="87" />
+        <location filename="../transcript_view.py" line="87"/>
         <source>%1 messages summarized</source>
         <translation>已摘要 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="89" />
+        <location filename="../transcript_view.py" line="89"/>
         <source>%1 items redacted</source>
         <translation>已脱敏 %1 项</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="91" />
+        <location filename="../transcript_view.py" line="91"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="103" />
+        <location filename="../transcript_view.py" line="103"/>
         <source>Code copied</source>
         <translation>代码已复制</translation>
     </message>
 </context>
 <context>
+    <name>UnlockDialog</name>
+    <message>
+        <location filename="../unlock_dialog.py" line="25"/>
+        <source>Choose a passphrase for your secrets</source>
+        <translation>为您的机密设置口令</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="27"/>
+        <source>This system has no keyring, so Hearth keeps secrets, such as remote providers&apos; API keys, in a file encrypted with a passphrase you choose now. Hearth asks for it only when it needs one of those secrets; everything else works without it. It cannot be recovered if you forget it.</source>
+        <translation>此系统没有钥匙环，因此 Hearth 将机密（例如远程服务商的 API 密钥）保存在一个用您现在设置的口令加密的文件中。只有在需要这些机密时 Hearth 才会询问口令，其他功能无需口令即可使用。口令遗忘后无法找回。</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="33"/>
+        <source>Unlock your secrets</source>
+        <translation>解锁您的机密</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="35"/>
+        <source>Hearth needs a secret from its encrypted key store (a remote provider&apos;s API key). Enter the key store&apos;s passphrase to unlock it.</source>
+        <translation>Hearth 需要读取加密密钥库中的机密（远程服务商的 API 密钥）。请输入密钥库口令以解锁。</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="45"/>
+        <source>Passphrase</source>
+        <translation>口令</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="46"/>
+        <source>Passphrase:</source>
+        <translation>口令：</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="50"/>
+        <source>Passphrase again</source>
+        <translation>再次输入口令</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="52"/>
+        <source>Again:</source>
+        <translation>再次输入：</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="54"/>
+        <source>Keep it unlocked until Hearth closes</source>
+        <translation>在 Hearth 关闭前保持解锁</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="58"/>
+        <source>Otherwise the key store locks itself again after a few minutes unused.</source>
+        <translation>否则密钥库在闲置几分钟后会自动重新锁定。</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="77"/>
+        <source>The passphrase cannot be empty.</source>
+        <translation>口令不能为空。</translation>
+    </message>
+    <message>
+        <location filename="../unlock_dialog.py" line="79"/>
+        <source>The two passphrases differ.</source>
+        <translation>两次输入的口令不一致。</translation>
+    </message>
+</context>
+<context>
     <name>UsagePage</name>
     <message>
-        <location filename="../usage_page.py" line="37" />
+        <location filename="../usage_page.py" line="37"/>
         <source>Tokens per day</source>
         <translation>每日词元数</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="38" />
+        <location filename="../usage_page.py" line="38"/>
         <source>First token (ms) by provider</source>
         <translation>各服务首词元延迟（毫秒）</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="39" />
+        <location filename="../usage_page.py" line="39"/>
         <source>Cost by provider</source>
         <translation>各服务费用</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="46" />
+        <location filename="../usage_page.py" line="46"/>
         <source>When</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="47" />
+        <location filename="../usage_page.py" line="47"/>
         <source>Endpoint</source>
         <translation>接口</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="48" />
+        <location filename="../usage_page.py" line="48"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="49" />
+        <location filename="../usage_page.py" line="49"/>
         <source>Provider</source>
         <translation>服务</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="50" />
+        <location filename="../usage_page.py" line="50"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="51" />
+        <location filename="../usage_page.py" line="51"/>
         <source>Time (ms)</source>
         <translation>耗时（毫秒）</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="58" />
+        <location filename="../usage_page.py" line="58"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="62" />
+        <location filename="../usage_page.py" line="62"/>
         <source>Recent requests</source>
         <translation>最近的请求</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="66" />
+        <location filename="../usage_page.py" line="66"/>
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="68" />
+        <location filename="../usage_page.py" line="68"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="75" />
-        <source>What Hearth remembers across conversations (say "remember that …" in a chat to add one).</source>
+        <location filename="../usage_page.py" line="75"/>
+        <source>What Hearth remembers across conversations (say &quot;remember that …&quot; in a chat to add one).</source>
         <translation>Hearth 跨对话记住的内容（在对话中说“记住……”即可添加）。</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="87" />
+        <location filename="../usage_page.py" line="87"/>
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="88" />
+        <location filename="../usage_page.py" line="88"/>
         <source>Memories</source>
         <translation>记忆</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="155" />
+        <location filename="../usage_page.py" line="155"/>
         <source>Edit memory</source>
         <translation>编辑记忆</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="155" />
+        <location filename="../usage_page.py" line="155"/>
         <source>Memory:</source>
         <translation>记忆：</translation>
     </message>
@@ -1075,52 +1159,52 @@
 <context>
     <name>_Card</name>
     <message>
-        <location filename="../drop_cards.py" line="42" />
+        <location filename="../drop_cards.py" line="40"/>
         <source>Sending…</source>
         <translation>发送中…</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="45" />
+        <location filename="../drop_cards.py" line="43"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="49" />
+        <location filename="../drop_cards.py" line="47"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="72" />
+        <location filename="../drop_cards.py" line="70"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="73" />
+        <location filename="../drop_cards.py" line="71"/>
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="74" />
+        <location filename="../drop_cards.py" line="72"/>
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="75" />
+        <location filename="../drop_cards.py" line="73"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="76" />
+        <location filename="../drop_cards.py" line="74"/>
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="89" />
+        <location filename="../drop_cards.py" line="87"/>
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
     <message>
-        <location filename="../drop_cards.py" line="96" />
+        <location filename="../drop_cards.py" line="94"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
