@@ -128,10 +128,9 @@ class EngineLink(QObject):
             except EngineError:
                 client = None  # a stale connection file: start our own
         if client is None:
-            process = EngineProcess(env=self._env)
-            url = process.start()
-            self.process = process
-            client = EngineClient(url, conn.token)
+            # Known before it is up, so a window closed while it starts still stops it.
+            self.process = EngineProcess(env=self._env)
+            client = EngineClient(self.process.start(), conn.token)
         client.unlocker = self.unlocker
         return client
 

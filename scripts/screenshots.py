@@ -6,6 +6,7 @@ saves one picture per page. Runs under Xvfb (`make screenshots`) or Qt's offscre
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,10 +41,16 @@ def _wait(app: object, seconds: float, until: object = None, what: str = "") -> 
 
 
 def _shoot(
-    app: object, language: str, env: dict[str, str], wav: Path | None, out: Path
+    app: object,
+    language: str,
+    env: dict[str, str],
+    wav: Path | None,
+    out: Path,
+    manifest: dict[str, object],
 ) -> list[Path]:
     """One window in `language`: the main pages (or only the chat) saved as PNG files."""
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QWidget
 
     from app.desktop import install_translation
     from app.engine_link import EngineLink
@@ -68,13 +75,34 @@ def _shoot(
         card = window.cards[-1]
         _wait(app, 120, lambda: bool(card.text.toPlainText()), "the transcript")  # type: ignore[attr-defined]
     pages = ["chat", "transcribe", "models", "usage", "settings"] if wav else ["chat"]
+    # What each page shows once its data has arrived: the picture is taken then, not after a
+    # guessed time.
+    loaded = {
+        "chat": lambda: bool(chat.chat_view.toPlainText().strip()),
+        "transcribe": lambda: window.transcribe.isVisible(),
+        "models": lambda: window.models.installed.rowCount() > 0
+        and window.models.catalog.rowCount() > 0,
+        "usage": lambda: window.usage.memories.count() > 0,
+        "settings": lambda: window.settings.current is not None,
+    }
     suffix = "" if language == "en" else f"-{language}"
     shots = []
     for row, name in enumerate(pages):
         window.nav.setCurrentRow(row)
-        _wait(app, 2.5)
+        _wait(app, 60, loaded[name], f"the {name} page's data")
+        _wait(app, 0.2)  # one more round of painting
         path = out / f"{name}{suffix}.png"
         window.grab().save(str(path))
+        page = window.pages.currentWidget()
+        manifest[path.name] = {
+            "page": type(page).__name__,
+            "visible": sorted(
+                w.objectName() for w in page.findChildren(QWidget) if w.objectName() and
+                w.isVisible()
+            ),
+            "modal": type(app.activeModalWidget()).__name__ if app.activeModalWidget() else None,  # type: ignore[attr-defined]
+            "notices": list(window.notices),
+        }
         shots.append(path)
     window.close()
     if translator is not None:
@@ -91,7 +119,6 @@ def main(out: Path) -> int:
     home = Path(tempfile.mkdtemp(prefix="hearth-shots-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env.update(HEARTH_HOME=str(home), HEARTH_KEYSTORE="file", HEARTH_LOG_LEVEL="warning")
-    env["HEARTH_KEYSTORE_PASSPHRASE"] = "scratch-home-only"  # noqa: S105 - a throwaway store
     engine = EngineProcess(env=env)
     url = engine.start()
     from app.engine_client import EngineClient
@@ -114,7 +141,11 @@ def main(out: Path) -> int:
 
         app = QApplication.instance() or QApplication(sys.argv)
         link_env = {**env, "HEARTH_URL": url, "HEARTH_API_TOKEN": client.token or ""}
-        shots = _shoot(app, "en", link_env, wav, out) + _shoot(app, "zh_CN", link_env, None, out)
+        manifest: dict[str, object] = {}
+        shots = _shoot(app, "en", link_env, wav, out, manifest)
+        shots += _shoot(app, "zh_CN", link_env, None, out, manifest)
+        # What was on screen in each picture, for the test (and anyone checking a picture).
+        (out / "screenshots.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for path in shots:
             print(path)
     finally:

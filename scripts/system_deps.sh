@@ -4,7 +4,8 @@
 #     dbus-daemon give the key store tests a real Secret Service; fonts-noto-cjk draws the
 #     English and Chinese text the OCR tests read; iproute2 and util-linux make the offline
 #     test's network namespace; the libraries Qt loads for the desktop tests (offscreen), and
-#     those of its xcb plugin, which the test of an unreachable display loads.
+#     those of its xcb plugin, which the test of an unreachable display loads; curl for the
+#     README's runnable example.
 #   desktop: the X11 libraries Qt's xcb plugin loads (a desktop system has them already).
 #   screenshots: the desktop's libraries plus Xvfb, to render the screens without a display.
 # Installs what is missing (as root, with apt-get); elsewhere says what to install and fails.
@@ -31,6 +32,7 @@ case "$purpose" in
     [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)
     command -v ip >/dev/null 2>&1 || needed+=(iproute2)
     command -v unshare >/dev/null 2>&1 || needed+=(util-linux)
+    command -v curl >/dev/null 2>&1 || needed+=(curl)  # the README's runnable curl block
     need_lib libEGL.so.1 libegl1
     need_lib libGL.so.1 libgl1
     need_lib libxkbcommon.so.0 libxkbcommon0

@@ -64,16 +64,21 @@ class EngineProcess:
         self.process: subprocess.Popen[str] | None = None
         self.url: str | None = None
         self.log: list[str] = []
+        self._stopped = False
+        self._guard = threading.Lock()  # stop() from another thread may race start()
 
     def start(self, timeout: float = 120.0, on_line: Callable[[str], None] | None = None) -> str:
         """Start the engine on a free loopback port and wait until /health answers."""
-        self.process = subprocess.Popen(
-            engine_command("serve", "--port", "0", *self._args),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=self._env,
-        )
+        with self._guard:
+            if self._stopped:
+                raise EngineUnavailable("The engine was stopped before it started.")
+            self.process = subprocess.Popen(
+                engine_command("serve", "--port", "0", *self._args),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self._env,
+            )
         found = threading.Event()
 
         def read_output() -> None:
@@ -109,6 +114,8 @@ class EngineProcess:
         raise EngineUnavailable("The engine did not become ready: " + " | ".join(self.log[-5:]))
 
     def stop(self, timeout: float = 10.0) -> None:
+        with self._guard:
+            self._stopped = True
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()

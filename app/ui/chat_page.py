@@ -82,6 +82,7 @@ class ChatPage(QWidget):
 
         # Centre: model picker, transcript, attachments, input
         self.model_picker = QComboBox()
+        self.model_picker.setObjectName("model_picker")
         self.model_picker.setMinimumWidth(260)
         self.params_toggle = QToolButton()
         self.params_toggle.setText(self.tr("Parameters"))
@@ -92,11 +93,13 @@ class ChatPage(QWidget):
         top.addWidget(self.model_picker, 1)
         top.addWidget(self.params_toggle)
         self.chat_view = TranscriptView()
+        self.chat_view.setObjectName("transcript")
         self.chat_view.notice.connect(self.notice)
         self.attachment_bar = QLabel()
         self.attachment_bar.setWordWrap(True)
         self.attachment_bar.hide()
         self.input = ChatInput()
+        self.input.setObjectName("message_box")
         self.input.setMaximumHeight(120)
         self.input.send_requested.connect(self.send_message)
         self.input.attach.connect(self.add_attachment)

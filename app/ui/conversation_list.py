@@ -46,6 +46,7 @@ class ConversationList(QWidget):
         self.new_button = QPushButton(self.tr("New chat"))
         self.new_button.clicked.connect(self.new_requested)
         self.list = QListWidget()
+        self.list.setObjectName("conversations")
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(self._open_item)

@@ -49,6 +49,7 @@ class ModelsPage(QWidget):
         self.downloads: dict[str, Handle] = {}
         self.progress: dict[str, QProgressBar] = {}
         self.installed = QTableWidget(0, 6)
+        self.installed.setObjectName("installed_models")
         self.installed.setHorizontalHeaderLabels(
             [
                 self.tr("Model"),
@@ -62,6 +63,7 @@ class ModelsPage(QWidget):
         self.installed.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.installed.verticalHeader().hide()
         self.catalog = QTableWidget(0, 6)
+        self.catalog.setObjectName("catalog_models")
         self.catalog.setHorizontalHeaderLabels(
             [
                 self.tr("Model"),

@@ -49,6 +49,7 @@ class TranscribePage(QWidget):
         self.files: list[QueuedFile] = []
         self.speech_models: list[str] = []
         self.table = QTableWidget(0, 5)
+        self.table.setObjectName("transcription_queue")
         self.table.setHorizontalHeaderLabels(
             [
                 self.tr("File"),

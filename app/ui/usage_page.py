@@ -41,6 +41,7 @@ class UsagePage(QWidget):
         for chart in (self.tokens_chart, self.latency_chart, self.cost_chart):
             charts.addWidget(chart)
         self.requests = QTableWidget(0, 6)
+        self.requests.setObjectName("recent_requests")
         self.requests.setHorizontalHeaderLabels(
             [
                 self.tr("When"),
@@ -63,6 +64,7 @@ class UsagePage(QWidget):
         usage_layout.addWidget(self.requests, 1)
 
         self.memories = QListWidget()
+        self.memories.setObjectName("memories")
         edit = QPushButton(self.tr("Edit…"))
         edit.clicked.connect(self._edit_selected)
         delete = QPushButton(self.tr("Delete"))

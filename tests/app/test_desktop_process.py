@@ -26,7 +26,7 @@ def test_a_terminated_desktop_stops_the_engine_it_started(tmp_path: Path) -> Non
         assert time.monotonic() < deadline, "the desktop did not start an engine"
         time.sleep(0.2)
     engine_pid = json.loads(connection.read_text())["pid"]
-    time.sleep(1.0)  # let the window finish connecting
+    # At once: the engine is up, the window may still be connecting to it; either way it goes.
     app.send_signal(signal.SIGTERM)
     _out, err = app.communicate(timeout=60)
     assert app.returncode == 0, err[-2000:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,3 +30,20 @@ def test_screenshots_render_each_page(tmp_path: Path) -> None:
             assert image.size == (1280, 800)
             spread = ImageStat.Stat(image.convert("L")).stddev[0]
             assert spread > 10, f"{name} looks blank"
+    # What was on screen when each picture was taken: the page itself, with its own widgets
+    # showing, no dialog over it and nothing gone wrong.
+    shown = json.loads((tmp_path / "shots" / "screenshots.json").read_text())
+    expected = {
+        "chat.png": ("ChatPage", {"transcript", "message_box", "model_picker", "conversations"}),
+        "chat-zh_CN.png": ("ChatPage", {"transcript", "message_box", "conversations"}),
+        "transcribe.png": ("TranscribePage", {"transcription_queue"}),
+        "models.png": ("ModelsPage", {"installed_models", "catalog_models"}),
+        "usage.png": ("UsagePage", {"recent_requests"}),
+        "settings.png": ("SettingsPage", {"providers", "keys"}),
+    }
+    assert set(shown) == set(expected)
+    for name, (page, widgets) in expected.items():
+        assert shown[name]["page"] == page, name
+        assert widgets <= set(shown[name]["visible"]), (name, shown[name]["visible"])
+        assert shown[name]["modal"] is None, name
+        assert shown[name]["notices"] == [], (name, shown[name]["notices"])

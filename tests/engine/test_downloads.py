@@ -53,9 +53,7 @@ sha256 = "{SHA}"
 url = "https://huggingface.co/org/tiny/resolve/main/tiny-chat.gguf"
 """
     )
-    running = start_engine(
-        home, catalog_path=str(catalog), hf_endpoint=served.url, download_read_timeout=1
-    )
+    running = start_engine(home, catalog_path=str(catalog), hf_endpoint=served.url)
     yield running
     running.process.stop()
 
@@ -120,10 +118,16 @@ def test_corrupted_download_is_refused_and_deleted(
     assert not (models / "broken.gguf.partial").exists()
 
 
-def test_stalled_server_gives_a_clear_error(engine: RunningEngine, served: FileServer) -> None:
-    served.stall_seconds = 3
-    with engine.http() as http:
-        events = _pull(http, url=served.url + "/slow.gguf")
+def test_stalled_server_gives_a_clear_error(tmp_path: Path, served: FileServer) -> None:
+    # Its own engine with a short read time limit, and a stall five times as long.
+    engine = start_engine(tmp_path, download_read_timeout=1)
+    served.stall_seconds = 5
+    try:
+        with engine.http() as http:
+            events = _pull(http, url=served.url + "/slow.gguf")
+    finally:
+        served.stall_seconds = 0
+        engine.process.stop()
     assert events[-1]["error"]["code"] == "download_failed"
     assert "stopped sending" in events[-1]["error"]["message"]
 
