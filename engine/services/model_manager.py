@@ -112,12 +112,16 @@ class ModelManager:
         return path.stem.lower()
 
     def remove(self, model_id: str) -> list[str]:
-        """Delete a downloaded or imported model's files (embedded models stay)."""
+        """Delete a downloaded or imported model's files (embedded models stay). A custom
+        model is only a definition over its base: removing it never touches the base's file."""
         entry = self._registry.entries().get(model_id)
         speech = self._speech.entries().get(model_id)
         found = entry or speech
         if found is None:
             raise ModelNotFound(f"The model '{model_id}' is not installed.", param="model")
+        if entry is not None and entry.custom is not None:
+            self._registry.custom.delete(model_id)
+            return []
         if found.embedded:
             raise InvalidInput(
                 f"'{model_id}' ships with Hearth and cannot be removed.", param="model"

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from engine.settings import default_embedded_dir
 from tests.conftest import DEFAULT_MODEL, RunningEngine, engine_env, start_engine
 from tests.lora_maker import make_lora
+from tests.model_tokens import never_ends
 
 COUNT = [{"role": "user", "content": "Count from 1 to 5, comma separated."}]
 
@@ -129,3 +133,58 @@ def test_custom_models_survive_a_restart(tmp_path: object) -> None:
             assert "keeper" in [m["id"] for m in http.get("/v1/models").json()["data"]]
     finally:
         again.process.stop()
+
+
+def test_removing_a_custom_model_keeps_its_base_file(tmp_path: Path) -> None:
+    # Its own copy of the base, so a wrong delete could only hurt this test's file.
+    home = tmp_path / "home"
+    models = home / "data" / "models"
+    models.mkdir(parents=True)
+    base = models / "base-copy.gguf"
+    shutil.copy(default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf", base)
+    engine = start_engine(home)
+    try:
+        with engine.http() as http:
+            made = http.post("/v1/custom-models", json={"id": "variant", "base": "base-copy"})
+            assert made.status_code == 201
+            removed = http.delete("/v1/models/variant")
+            assert removed.status_code == 200
+            assert removed.json()["files"] == []
+            ids = [m["id"] for m in http.get("/v1/models").json()["data"]]
+            assert "variant" not in ids
+            assert "base-copy" in ids
+            chat = http.post("/v1/chat/completions", json={"model": "base-copy", "messages": COUNT,
+                                                           "max_tokens": 2})  # fmt: skip
+            assert chat.status_code == 200
+        assert base.exists()
+    finally:
+        engine.process.stop()
+
+
+def test_a_conversation_with_a_custom_model_gets_its_prompt_and_defaults(
+    engine: RunningEngine,
+) -> None:
+    with engine.http() as http:
+        http.post("/v1/custom-models", json={
+            "id": "brief", "base": DEFAULT_MODEL, "system_prompt": "You are a pirate, matey.",
+            "parameters": {"max_tokens": 3, "temperature": 0, "logit_bias": never_ends()},
+        })  # fmt: skip
+        try:
+            mine = http.post("/v1/conversations", json={"model": "brief"}).json()
+            plain = http.post("/v1/conversations", json={"model": DEFAULT_MODEL}).json()
+            same = http.post(
+                "/v1/conversations",
+                json={"model": DEFAULT_MODEL, "system_prompt": "You are a pirate, matey."},
+            ).json()
+            ask = {"content": "Count from 1 to 5, comma separated."}
+            custom = http.post(f"/v1/conversations/{mine['id']}/messages", json=ask).json()
+            base = http.post(f"/v1/conversations/{plain['id']}/messages", json=ask).json()
+            told = http.post(f"/v1/conversations/{same['id']}/messages", json=ask).json()
+        finally:
+            http.delete("/v1/custom-models/brief")
+    # Its defaults: it cannot end by itself, so its max_tokens is what stopped it.
+    assert custom["usage"]["completion_tokens"] == 3
+    assert custom["choices"][0]["finish_reason"] == "length"
+    # Its system prompt is the one in the context: the same as a conversation told it.
+    assert custom["usage"]["prompt_tokens"] == told["usage"]["prompt_tokens"]
+    assert custom["usage"]["prompt_tokens"] != base["usage"]["prompt_tokens"]
