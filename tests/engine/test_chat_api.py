@@ -85,7 +85,8 @@ def test_text_parts_and_system_message_are_accepted(http: httpx.Client) -> None:
     # Text parts make the same prompt as the joined string; the system message is in it.
     assert as_parts["usage"]["prompt_tokens"] == as_text["usage"]["prompt_tokens"]
     assert as_parts["choices"][0]["message"] == as_text["choices"][0]["message"]
-    assert as_parts["usage"]["prompt_tokens"] > without_system["usage"]["prompt_tokens"]
+    # (Without one, SmolLM2's template puts in a default system prompt of its own.)
+    assert as_parts["usage"]["prompt_tokens"] != without_system["usage"]["prompt_tokens"]
 
 
 def test_json_object_mode_returns_valid_json(http: httpx.Client) -> None:
