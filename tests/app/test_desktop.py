@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -48,9 +47,12 @@ def _reply_text(window: MainWindow) -> str:
 
 
 def test_a_reply_streams_in_and_the_window_keeps_answering(
-    qtbot: object, engine_server: RunningEngine, windows: Windows
+    qtbot: object, engine_server: RunningEngine, windows: Windows, endless: str
 ) -> None:
     window = windows.open(engine_env(engine_server.home))
+    picker = window.chat.model_picker
+    qtbot.waitUntil(lambda: picker.findData(endless) >= 0, timeout=10_000)  # type: ignore[attr-defined]
+    picker.setCurrentIndex(picker.findData(endless))  # a reply of exactly max_tokens tokens
     assert window.status_label.property("state") == "ready"
     assert window.link.process is None  # it found the running engine instead of starting one
     assert "Fully local" in window.local_label.text()
@@ -62,6 +64,7 @@ def test_a_reply_streams_in_and_the_window_keeps_answering(
     states: list[str] = []
     window.link.status.connect(lambda state, _d: states.append(state))
     window.chat.params.temperature.setValue(0)
+    window.chat.params.max_tokens.setValue(60)
     window.chat.input.setPlainText("Count from 1 to 20, comma separated.")
     sent = time.monotonic()
     qtbot.keyClick(window.chat.input, Qt.Key.Key_Return)  # type: ignore[attr-defined]
@@ -75,14 +78,14 @@ def test_a_reply_streams_in_and_the_window_keeps_answering(
     qtbot.waitUntil(finished, timeout=60_000)  # type: ignore[attr-defined]
     timer.stop()
     text = window.chat.chat_view.toPlainText()
-    numbers = re.findall(r"\d+", _reply_text(window))
-    assert {"2", "3", "4"} <= set(numbers)  # it counted
     assert len(set(seen_partial)) > 1  # the reply grew piece by piece, not all at once
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(gaps) > 20
     worst = max(gaps)
     at = ticks[gaps.index(worst)] - sent
-    assert worst < 0.1, f"the UI thread stalled for {worst * 1000:.0f} ms, {at:.2f} s after sending"
+    # Observed here: about 20 ms at worst. The bound leaves a loaded CI machine room and still
+    # catches blocking work (an HTTP call or a full re-render per token) on the UI thread.
+    assert worst < 0.2, f"the UI thread stalled for {worst * 1000:.0f} ms, {at:.2f} s after sending"
     assert "busy" in states  # the status said the engine was working
     footer = text.split("Count from 1 to 20")[-1]
     assert "tokens" in footer  # provider, tokens and speed under the reply
@@ -96,6 +99,8 @@ def test_a_reply_streams_in_and_the_window_keeps_answering(
     stored = engine_server.client().conversation(window.chat.conv_id or "")
     assert [m.role for m in stored.messages or []] == ["user", "assistant"]
     assert stored.messages is not None
+    assert stored.messages[1].content == _reply_text(window)  # what streamed is what was kept
+    assert stored.messages[1].token_count == 60
     assert stored.messages[1].content == _reply_text(window)
 
 
