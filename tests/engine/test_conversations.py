@@ -264,6 +264,8 @@ def test_killed_mid_reply_keeps_user_message_and_partial_reply(tmp_path: Path) -
                     if len(_stored_reply(db_path, conv["id"])) > 10:
                         break  # a partial reply is on disk, and more is coming
                     assert time.monotonic() < deadline, "no partial reply was stored"
+                else:
+                    raise AssertionError("the reply ended before a partial reply was stored")
                 assert engine.process.process is not None
                 os.kill(engine.process.process.pid, signal.SIGKILL)
         engine.process.process.wait(10)

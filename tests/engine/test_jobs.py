@@ -72,8 +72,13 @@ def test_progress_rises_to_one_and_result_equals_the_synchronous_one(
     assert any(j["id"] == job["id"] for j in http.get("/v1/jobs").json()["data"])
 
 
-def test_cancel_stops_a_running_job_at_once(http: httpx.Client, clips: dict[str, Path]) -> None:
-    job = _submit(http, clips["long"])
+def test_cancel_stops_a_running_job_at_once(
+    http: httpx.Client, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    # Half an hour of speech: about two minutes of work here, so a job that kept running after
+    # its cancel would hold the next one back far beyond the wait below.
+    marathon = join_wavs([clips["long"]] * 10, tmp_path / "marathon.wav")
+    job = _submit(http, marathon)
     # Cancel only once it is really running (some progress made), not while it is queued.
     wait_for(
         lambda: http.get(f"/v1/jobs/{job['id']}").json(),
@@ -87,7 +92,7 @@ def test_cancel_stops_a_running_job_at_once(http: httpx.Client, clips: dict[str,
     assert 0 < cancelled["progress"] < 1.0
     # The worker stops at its next segment: a new job starts and finishes soon after.
     follow = _submit(http, clips["short"])
-    assert _wait(http, str(follow["id"]), timeout=60)["status"] == "succeeded"
+    assert _wait(http, str(follow["id"]), timeout=30)["status"] == "succeeded"
     assert http.get(f"/v1/jobs/{job['id']}").json()["status"] == "cancelled"
 
 
