@@ -80,8 +80,9 @@ def _shoot(
     loaded = {
         "chat": lambda: bool(chat.chat_view.toPlainText().strip()),
         "transcribe": lambda: window.transcribe.isVisible(),
-        "models": lambda: window.models.installed.rowCount() > 0
-        and window.models.catalog.rowCount() > 0,
+        "models": lambda: (
+            window.models.installed.rowCount() > 0 and window.models.catalog.rowCount() > 0
+        ),
         "usage": lambda: window.usage.memories.count() > 0,
         "settings": lambda: window.settings.current is not None,
     }
@@ -97,8 +98,9 @@ def _shoot(
         manifest[path.name] = {
             "page": type(page).__name__,
             "visible": sorted(
-                w.objectName() for w in page.findChildren(QWidget) if w.objectName() and
-                w.isVisible()
+                w.objectName()
+                for w in page.findChildren(QWidget)
+                if w.objectName() and w.isVisible()
             ),
             "modal": type(app.activeModalWidget()).__name__ if app.activeModalWidget() else None,  # type: ignore[attr-defined]
             "notices": list(window.notices),
