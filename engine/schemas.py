@@ -91,6 +91,8 @@ class SamplingFields(_Open):
     # llama.cpp's samplers beyond OpenAI's (the same defaults as llama.cpp's).
     top_k: int = Field(default=40, ge=0)
     min_p: float = Field(default=0.05, ge=0.0, le=1.0)
+    # Hearth: prompt-lookup drafting for this request (when the engine has it on).
+    speculative: bool = True
     n: int = Field(default=1, ge=1, le=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -127,6 +129,8 @@ RoutePolicy = Literal["local_only", "local_first", "remote_first", "remote_only"
 class ChatCompletionRequest(SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
+    logprobs: bool = False
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     response_format: ResponseFormat | None = None
     route: RoutePolicy | None = None  # Hearth extension: where this request may be served
 
@@ -134,7 +138,13 @@ class ChatCompletionRequest(SamplingFields):
     def _one_limit(self) -> ChatCompletionRequest:
         if self.max_completion_tokens is not None:
             self.max_tokens = self.max_completion_tokens
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValueError("top_logprobs needs logprobs set to true")
         return self
+
+    def logprob_alternatives(self) -> int | None:
+        """None when logprobs are off, else how many alternatives each token lists."""
+        return (self.top_logprobs or 0) if self.logprobs else None
 
 
 class CompletionRequest(SamplingFields):
@@ -164,11 +174,26 @@ class AssistantMessage(BaseModel):
     content: str
 
 
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class TokenLogprobOut(TopLogprob):
+    top_logprobs: list[TopLogprob] = Field(default_factory=list)
+
+
+class ChoiceLogprobs(BaseModel):
+    content: list[TokenLogprobOut] | None = None
+    refusal: list[TokenLogprobOut] | None = None
+
+
 class ChatChoice(BaseModel):
     index: int = 0
     message: AssistantMessage
     finish_reason: str | None
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ServedBy(BaseModel):
@@ -207,7 +232,7 @@ class ChunkChoice(BaseModel):
     index: int = 0
     delta: ChunkDelta
     finish_reason: str | None = None
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -304,6 +329,21 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
+class ServingState(BaseModel):
+    slots: int
+    slots_busy: int
+    waiting: int
+    last_batch: int
+    tokens_per_second: float
+    kv_tokens: int
+    n_ctx: int
+    threads: int
+    state_cache_bytes: int
+    state_cache_used_bytes: int
+    drafted_tokens: int
+    drafted_accepted: int
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
@@ -317,6 +357,8 @@ class Health(BaseModel):
     remote_hosts: list[str] = Field(default_factory=list)
     # The key store: unlocked, locked, new (no passphrase chosen yet) or unavailable.
     keystore: str = "unlocked"
+    # Per loaded model: its serving plan (slots, KV cache, threads, RAM cache) and live state.
+    serving: dict[str, ServingState] = Field(default_factory=dict)
 
 
 OverflowPolicy = Literal["summarize", "rolling_window", "stop"]

@@ -127,11 +127,21 @@ class EngineSettings(BaseSettings):
     model_aliases: dict[str, str] = Field(default_factory=dict)
     model_options: dict[str, ModelOptions] = Field(default_factory=dict)
     n_ctx: int = Field(default=4096, ge=64)
-    n_threads: int | None = Field(default=None, ge=1)
+    n_threads: int | None = Field(default=None, ge=1)  # None: the physical cores
     n_gpu_layers: int | Literal["auto", "all"] = "auto"
     idle_unload_seconds: float = Field(default=600.0, ge=0)
-    prompt_cache_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)  # 0 turns it off
-    max_queue: int = Field(default=16, ge=1)
+    # Serving: requests decoded together per model (slots), the shared KV cache, how many
+    # tokens one decode step takes, and how long a step that reads a prompt may take while
+    # other replies stream (their longest pause). None: sized from the machine's free memory
+    # (GET /health shows it).
+    parallel: int | None = Field(default=None, ge=1, le=64)
+    kv_tokens: int | None = Field(default=None, ge=256)
+    batch_tokens: int = Field(default=512, ge=32, le=8192)
+    step_ms: int = Field(default=120, ge=10, le=10_000)
+    speculative: bool = True  # prompt-lookup drafts, verified in the same batched decode
+    # Evicted sequences' states kept in RAM for when a conversation comes back; 0 turns it off.
+    prompt_cache_bytes: int | None = Field(default=None, ge=0)
+    max_queue: int = Field(default=16, ge=1)  # requests running or waiting per model
     retry_after_seconds: int = Field(default=2, ge=1)
     log_level: str = "info"
     access_log: bool = False  # one line per request (method, path, status); never headers

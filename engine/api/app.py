@@ -42,7 +42,7 @@ from engine.memory.database import Database
 from engine.memory.memories import MemoryStore
 from engine.registry.catalog import load_catalog
 from engine.registry.downloads import Downloader
-from engine.registry.model_registry import ModelLoader, ModelRegistry
+from engine.registry.model_registry import ModelRegistry
 from engine.registry.speech_models import SpeechModels
 from engine.remote.client import RemoteClient, RetryPolicy
 from engine.remote.providers import ProviderStore
@@ -59,6 +59,7 @@ from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
 from engine.services.settings_service import SettingsService
 from engine.services.transcription import TranscriptionService
+from engine.serving.model_pool import ModelLoader, ModelPool
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
 from engine.usage.metrics import Metrics
 from engine.usage.response_cache import ResponseCache
@@ -100,9 +101,8 @@ def create_app(
         # A few workers: one per model generating, plus loads and header reads.
         executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hearth-work")
         catalog = load_catalog(settings.catalog_path)
-        registry = (
-            ModelRegistry(settings, catalog, loader) if loader else ModelRegistry(settings, catalog)
-        )
+        registry = ModelRegistry(settings, catalog)
+        pool = ModelPool(settings, registry, loader) if loader else ModelPool(settings, registry)
         dirs = settings.dirs
         database = Database(dirs.database)
         speech_models = SpeechModels(settings, catalog)
@@ -118,8 +118,10 @@ def create_app(
             settings.remote_image_time_limit,
         )
         generation = GenerationService(
-            registry, moderator, settings.max_image_pixels, remote_images
-        )
+            registry, pool, moderator, settings.max_image_pixels, remote_images,
+            chat_template=lambda model_id: settings.options_for(model_id).chat_template,
+        )  # fmt: skip
+        generation.speculative = settings.speculative
         audit = AuditStore(database)
         audit_sink.store = audit
         redactor = Redactor(settings.redact_words, settings.redact_patterns)
@@ -147,6 +149,7 @@ def create_app(
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,
+            pool=pool,
             generation=generation,
             conversations=conversations,
             memories=memories,
@@ -168,12 +171,12 @@ def create_app(
             gpu_offload=gpu_offload_supported(),
             api_token=api_token,
             settings_service=SettingsService(
-                settings, redactor, generation, registry, gpu_offload_supported()
+                settings, redactor, generation, pool, gpu_offload_supported()
             ),
         )
         await jobs.start()
         background = [
-            asyncio.create_task(registry.run_idle_unloader()),
+            asyncio.create_task(pool.run_idle_unloader()),
             asyncio.create_task(_purge_audit_daily(audit, settings.audit_retention_days)),
         ]
         try:
@@ -188,7 +191,7 @@ def create_app(
             await jobs.stop()
             await conversation_service.wait_for_background()
             executor.shutdown(wait=True, cancel_futures=True)
-            registry.close()
+            pool.close()
             database.close()
 
     api_token = ApiToken(token, settings.dirs.token_file)

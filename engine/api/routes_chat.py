@@ -24,7 +24,7 @@ from engine.schemas import (
     CompletionRequest,
     ServedBy,
 )
-from engine.services.generation import Generation
+from engine.services.generation import Generation, choice_logprobs
 
 router = APIRouter(prefix="/v1")
 
@@ -60,11 +60,16 @@ async def chat_completions(
         return sse_response(events, headers)
     text, finish = await gen.collect()
     _audit(request, gen)
+    choice = ChatChoice(
+        message=AssistantMessage(content=text),
+        finish_reason=_finish(finish),
+        logprobs=choice_logprobs(gen.logprobs if req.logprobs else None),
+    )
     reply = ChatCompletion(
         id=gen.id,
         created=gen.created,
         model=gen.model_id,
-        choices=[ChatChoice(message=AssistantMessage(content=text), finish_reason=_finish(finish))],
+        choices=[choice],
         usage=gen.usage(),
         hearth=gen.served,
     )
@@ -89,7 +94,11 @@ async def _chat_events(
     try:
         yield event(chunk(ChunkDelta(role="assistant", content=""), served=gen.served))
         async for piece in gen.pieces():
-            if piece.text:
+            if piece.logprobs is not None:
+                with_logprobs = chunk(ChunkDelta(content=piece.text))
+                with_logprobs.choices[0].logprobs = choice_logprobs(piece.logprobs)
+                yield event(with_logprobs)
+            elif piece.text:
                 yield content(piece.text)
             if piece.finish_reason is not None:
                 yield event(chunk(ChunkDelta(), _finish(piece.finish_reason), gen.served))

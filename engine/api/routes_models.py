@@ -12,7 +12,8 @@ from engine.api.state import EngineState, State, blocking
 from engine.errors import HearthError
 from engine.registry.model_registry import ModelEntry
 from engine.registry.speech_models import OPENAI_DEFAULT_NAME, SpeechModelEntry
-from engine.schemas import Health, ModelCard, ModelDetail, ModelList
+from engine.schemas import Health, ModelCard, ModelDetail, ModelList, ServingState
+from engine.serving.model_pool import LoadedModel
 
 router = APIRouter()
 
@@ -23,7 +24,7 @@ def _card(state: EngineState, entry: ModelEntry) -> ModelCard:
         id=entry.id,
         created=entry.created,
         kind=entry.kind,
-        loaded=entry.id in state.registry.loaded(),
+        loaded=entry.id in state.pool.loaded(),
         embedded=entry.embedded,
         size_bytes=entry.size_bytes,
         context_length=card.context_length if card else None,
@@ -60,14 +61,33 @@ async def health(state: State) -> Health:
     default = entries.get(state.settings.default_model)
     return Health(
         version=engine.__version__,
-        loaded_models=sorted([*registry.loaded(), *state.speech_models.loaded_ids()]),
+        loaded_models=sorted([*state.pool.loaded(), *state.speech_models.loaded_ids()]),
         default_model=default.id if default else None,
         gpu_offload=state.gpu_offload,
-        notices=dict(state.registry.notices),
+        notices=dict(state.pool.notices),
         vision_models=sorted(e.id for e in entries.values() if e.projector),
         fully_local=not providers,
         remote_hosts=hosts,
         keystore=await blocking(lambda: state.keystore.state),
+        serving={model_id: _serving(m) for model_id, m in state.pool.loaded().items()},
+    )
+
+
+def _serving(loaded: LoadedModel) -> ServingState:
+    stats, plan = loaded.scheduler.stats(), loaded.plan
+    return ServingState(
+        slots=stats.slots,
+        slots_busy=stats.slots_busy,
+        waiting=stats.waiting,
+        last_batch=stats.last_batch,
+        tokens_per_second=stats.tokens_per_second,
+        kv_tokens=plan.kv_tokens,
+        n_ctx=plan.n_ctx,
+        threads=plan.threads,
+        state_cache_bytes=plan.state_cache_bytes,
+        state_cache_used_bytes=stats.state_cache_bytes,
+        drafted_tokens=stats.drafted,
+        drafted_accepted=stats.drafts_accepted,
     )
 
 
@@ -99,7 +119,7 @@ async def get_model(model_id: str, state: State) -> ModelDetail:
     entry = await blocking(state.registry.resolve, model_id)
     detail = ModelDetail(**_card(state, entry).model_dump())
     try:
-        info = await blocking(state.registry.inspect, entry)
+        info = await blocking(state.pool.inspect, entry)
     except HearthError as exc:
         detail.problem = exc.message
         return detail

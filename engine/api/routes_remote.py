@@ -82,11 +82,12 @@ async def usage(
 
 def _refresh(state: EngineState) -> Any:
     def refresh(metrics: Metrics) -> None:
-        metrics.loaded_models.set(
-            len(state.registry.loaded()) + len(state.speech_models.loaded_ids())
-        )
-        for model_id, queue in state.registry.queues().items():
-            metrics.queue_depth.labels(model_id).set(queue.pending)
+        metrics.loaded_models.set(len(state.pool.loaded()) + len(state.speech_models.loaded_ids()))
+        for model_id, loaded in state.pool.loaded().items():
+            stats = loaded.scheduler.stats()
+            metrics.queue_depth.labels(model_id).set(stats.slots_busy + stats.waiting)
+            for what in ("slots", "slots_busy", "waiting", "last_batch", "tokens_per_second"):
+                metrics.serving.labels(model_id, what).set(getattr(stats, what))
 
     return refresh
 

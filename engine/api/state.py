@@ -28,6 +28,7 @@ from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
 from engine.services.settings_service import SettingsService
 from engine.services.transcription import TranscriptionService
+from engine.serving.model_pool import ModelPool
 from engine.settings import EngineSettings
 from engine.usage.metrics import Metrics
 from engine.usage.store import UsageStore
@@ -39,6 +40,7 @@ T = TypeVar("T")
 class EngineState:
     settings: EngineSettings
     registry: ModelRegistry
+    pool: ModelPool
     generation: GenerationService
     speech_models: SpeechModels
     transcription: TranscriptionService

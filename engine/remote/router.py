@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.backends.llama_backend import Piece
+from engine.backends.llama_backend import Piece, TokenLogprob
 from engine.errors import (
     Busy,
     ContextLengthExceeded,
@@ -87,6 +87,7 @@ class RoutedReply:
     key: str | None
     record: Callable[[RoutedReply], None]
     text: list[str] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # when the request asked
     finish_reason: str | None = None
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
@@ -127,8 +128,9 @@ class RoutedReply:
                     self.first_token = self.first_token or time.monotonic()
                     self.text.append(text)
                 self.finish_reason = piece.finish_reason or self.finish_reason
-                if text or piece.finish_reason:
-                    yield Piece(text=text, finish_reason=piece.finish_reason)
+                self.logprobs.extend(piece.logprobs or [])
+                if text or piece.finish_reason or piece.logprobs:
+                    yield Piece(text, piece.finish_reason, piece.logprobs)
             completed = True
         finally:
             self.ended = time.monotonic()

@@ -17,7 +17,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from engine.backends.llama_backend import GenerationParams, LlamaModel, Prompt
+from engine.backends.llama_backend import GenerationParams, Prompt
+from engine.backends.llama_batch import Prompter
 from engine.errors import HearthError
 from engine.memory.context_builder import BuiltContext, ContextBuilder
 from engine.memory.conversations import ConversationStore
@@ -140,7 +141,7 @@ class ConversationService:
         if moderator is not None:  # stored as written; masked on the way to the model
             turns = [t.model_copy(update={"content": moderator.mask(t.content)}) for t in turns]
 
-        def build_prompt(model: LlamaModel) -> Prompt:
+        def build_prompt(model: Prompter) -> Prompt:
             builder = ContextBuilder(
                 count_tokens=model.count_tokens,
                 prompt_tokens=lambda msgs: len(model.chat_prompt(msgs).tokens),
@@ -274,7 +275,7 @@ class ConversationService:
             previous = await self._run(self._store.summary, conv_id)
             covered: list[ConversationMessage] = []
 
-            def build_prompt(model: LlamaModel) -> Prompt:
+            def build_prompt(model: Prompter) -> Prompt:
                 room = model.n_ctx - 512
                 text = (
                     f"Previous summary: {previous.content if previous else '(none)'}\n\nMessages:\n"

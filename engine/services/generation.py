@@ -12,33 +12,37 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.backends.llama_backend import (
     GenerationParams,
     GenerationStats,
-    LlamaModel,
     Piece,
     Prompt,
+    TokenLogprob,
 )
+from engine.backends.llama_batch import Prompter
 from engine.errors import GenerationFailed, HearthError, InvalidInput
 from engine.registry.model_registry import ModelEntry, ModelRegistry
 from engine.schemas import (
     ChatCompletionRequest,
+    ChoiceLogprobs,
     CompletionRequest,
     CustomModel,
     SamplingFields,
+    TokenLogprobOut,
+    TopLogprob,
     Usage,
 )
 from engine.security.moderation import Moderator, OutputFilter, all_flags
 from engine.services.image_parts import RemoteImages, vision_messages
-from engine.services.thread_stream import ThreadStream
+from engine.services.thread_stream import END, LoopQueue, ThreadStream
+from engine.serving.model_pool import LoadedModel, ModelPool
+from engine.serving.scheduler import Request
 
 log = logging.getLogger(__name__)
-# What a model prepares for a request: its prompt's size, and how to run it on the model's thread.
-Plan = tuple[int, Callable[[threading.Event, GenerationStats], Iterator[Piece]]]
 
 
 async def screened(
@@ -64,8 +68,8 @@ async def screened(
             return
         if piece.finish_reason is not None:
             text += screen.flush()
-        if text or piece.finish_reason:
-            yield Piece(text=text, finish_reason=piece.finish_reason)
+        if text or piece.finish_reason or piece.logprobs:
+            yield Piece(text, piece.finish_reason, piece.logprobs)
 
 
 def _with_defaults(
@@ -85,20 +89,16 @@ def _with_defaults(
     return ChatCompletionRequest.model_validate(data)
 
 
-def _image_plan(
-    messages: list[dict[str, Any]], params: GenerationParams
-) -> Callable[[LlamaModel], Plan]:
-    def plan(model: LlamaModel) -> Plan:
-        return 0, lambda cancel, stats: model.generate_with_images(messages, params, cancel, stats)
-
-    return plan
-
-
 def _join_pieces(first: Piece, second: Piece) -> Piece | None:
     """Pieces that queued up while the event loop was busy travel as one."""
     if first.finish_reason is not None:
         return None
-    return Piece(text=first.text + second.text, finish_reason=second.finish_reason)
+    logprobs = (
+        (first.logprobs or []) + (second.logprobs or [])
+        if first.logprobs is not None or second.logprobs is not None
+        else None
+    )
+    return Piece(first.text + second.text, second.finish_reason, logprobs)
 
 
 @dataclass
@@ -110,7 +110,7 @@ class Generation:
     model_id: str
     prompt_tokens: int
     stats: GenerationStats
-    _stream: ThreadStream[Piece]
+    _stream: LoopQueue[Piece]
     output_filter: OutputFilter | None = None
     input_flags: dict[str, list[str]] = field(default_factory=dict)
 
@@ -123,7 +123,7 @@ class Generation:
         return all_flags(self.input_flags, self.output_filter)
 
     def cancel(self) -> None:
-        """Stop generating; the model's turn passes on once the worker thread notices."""
+        """Stop generating; the model's slot passes on at its next step."""
         self._stream.cancel()
 
     def usage(self) -> Usage:
@@ -143,8 +143,33 @@ class Generation:
         return "".join(parts), finish
 
 
+def choice_logprobs(items: list[TokenLogprob] | None) -> ChoiceLogprobs | None:
+    """OpenAI's shape: each token's text, bytes and log probability, with alternatives."""
+    if items is None:
+        return None
+
+    def top(token: bytes, logprob: float) -> TopLogprob:
+        return TopLogprob(
+            token=token.decode("utf-8", "replace"), logprob=logprob, bytes=list(token)
+        )
+
+    return ChoiceLogprobs(
+        content=[
+            TokenLogprobOut(
+                **top(t.token, t.logprob).model_dump(),
+                top_logprobs=[top(token, logprob) for token, logprob in t.top],
+            )
+            for t in items
+        ]
+    )
+
+
 def params_from(
-    req: SamplingFields, *, json_mode: bool = False, schema: dict[str, Any] | None = None
+    req: SamplingFields,
+    *,
+    json_mode: bool = False,
+    schema: dict[str, Any] | None = None,
+    logprobs: int | None = None,
 ) -> GenerationParams:
     return GenerationParams(
         max_tokens=req.max_tokens,
@@ -157,6 +182,8 @@ def params_from(
         top_k=req.top_k,
         min_p=req.min_p,
         logit_bias=req.token_biases(),
+        speculative=req.speculative,
+        logprobs=logprobs,
         json_mode=json_mode,
         json_schema=schema,
     )
@@ -174,20 +201,26 @@ def _chat_messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
 
 
 class GenerationService:
-    """Runs chat and text completions on local models, one request per model at a time."""
+    """Runs chat and text completions on local models: text through each model's scheduler
+    (many requests at once), images through the model's vision side (one at a time)."""
 
     def __init__(
         self,
         registry: ModelRegistry,
+        pool: ModelPool,
         moderator: Moderator | None = None,
         max_image_pixels: int = 50_000_000,
         remote_images: RemoteImages | None = None,
+        chat_template: Callable[[str], str | None] = lambda _model_id: None,
     ) -> None:
         self._registry = registry
+        self._pool = pool
+        self._chat_template = chat_template  # the settings' template for a model, if any
         self.max_image_pixels = max_image_pixels
         self.remote_images = remote_images or RemoteImages()
         self._moderator = moderator if moderator is not None and moderator.lists else None
         self.moderation_enabled = True  # the settings switch; the lists stay loaded
+        self.speculative = True  # the settings switch for prompt-lookup drafts
 
     @property
     def moderator(self) -> Moderator | None:
@@ -231,7 +264,9 @@ class GenerationService:
             if fmt.json_schema is None or fmt.json_schema.schema_ is None:
                 raise InvalidInput("json_schema.schema is required", param="response_format")
             schema = fmt.json_schema.schema_
-        params = params_from(req, json_mode=json_mode, schema=schema)
+        params = params_from(
+            req, json_mode=json_mode, schema=schema, logprobs=req.logprob_alternatives()
+        )
         gen = await self._start_text(entry, params, lambda m: m.chat_prompt(messages))
         gen.input_flags = flags
         return gen
@@ -249,7 +284,7 @@ class GenerationService:
             None, vision_messages, req.messages, self.max_image_pixels,
             lambda text: self.screen(text, flags), self.remote_images,
         )  # fmt: skip
-        gen = await self._start(entry, _image_plan(messages, params_from(req)), "chatcmpl")
+        gen = await self._start_images(entry, messages, params_from(req))
         gen.input_flags = flags
         return gen
 
@@ -266,10 +301,10 @@ class GenerationService:
         self,
         model_name: str | None,
         params: GenerationParams,
-        build_prompt: Callable[[LlamaModel], Prompt],
+        build_prompt: Callable[[Prompter], Prompt],
         id_prefix: str = "chatcmpl",
     ) -> Generation:
-        """Wait for the model's turn, build the prompt with the loaded model, start generating."""
+        """Build the prompt with the loaded model and queue it on the model's scheduler."""
         entry = self._registry.resolve(model_name)
         return await self._start_text(entry, params, build_prompt, id_prefix)
 
@@ -277,46 +312,86 @@ class GenerationService:
         self,
         entry: ModelEntry,
         params: GenerationParams,
-        build_prompt: Callable[[LlamaModel], Prompt],
+        build_prompt: Callable[[Prompter], Prompt],
         id_prefix: str = "chatcmpl",
     ) -> Generation:
-        def plan(model: LlamaModel) -> Plan:
-            prompt = build_prompt(model)
-            model.check_fits(prompt, params.max_tokens)
-            model.check_biases(params.logit_bias)
-            return len(prompt.tokens), lambda cancel, stats: model.generate(
-                prompt, params, cancel, stats
+        loaded = await self._pool.acquire(entry)
+        try:
+            template = (entry.custom.chat_template if entry.custom else None) or (
+                self._chat_template(entry.custom.base if entry.custom else entry.id)
             )
+            prompter = Prompter(loaded.model, template)
+            loop = asyncio.get_running_loop()
+            prompt = await loop.run_in_executor(None, build_prompt, prompter)
+            room = loaded.model.check_fits(prompt, params.max_tokens)
+            loaded.model.check_biases(params.logit_bias)
+            return self._submit(loaded, entry, prompt, params, room, id_prefix)
+        except BaseException:
+            self._pool.release(loaded)
+            raise
 
-        return await self._start(entry, plan, id_prefix)
+    def _submit(
+        self,
+        loaded: LoadedModel,
+        entry: ModelEntry,
+        prompt: Prompt,
+        params: GenerationParams,
+        room: int,
+        id_prefix: str,
+    ) -> Generation:
+        pool, scheduler = self._pool, loaded.scheduler
+        request: Request | None = None
+
+        def stop() -> None:
+            if request is not None:
+                scheduler.cancel(request)
+
+        stream: LoopQueue[Piece] = LoopQueue(on_cancel=stop)
+        loop = asyncio.get_running_loop()
+
+        def emit(item: Piece | HearthError) -> None:
+            # From the scheduler's thread. The last item gives the model back to the pool.
+            stream.put(item)
+            if isinstance(item, HearthError) or item.finish_reason is not None:
+                stream.put(END)
+                loop.call_soon_threadsafe(pool.release, loaded)
+
+        request = Request(
+            prompt=prompt.tokens,
+            params=params,
+            stop=[*prompt.stop, *params.stop],
+            max_tokens=params.max_tokens or room,
+            emit=emit,
+            speculate=params.speculative and self.speculative,
+        )
+        scheduler.submit(request)
+        return Generation(
+            id=f"{id_prefix}-{uuid.uuid4().hex}",
+            created=int(time.time()),
+            model_id=entry.id,
+            prompt_tokens=len(prompt.tokens),
+            stats=request.stats,
+            _stream=stream,
+            output_filter=self.output_filter(),
+        )
 
     async def start_with_images(
         self, model_name: str | None, params: GenerationParams, messages: list[dict[str, Any]]
     ) -> Generation:
         """A chat whose messages hold checked images, on a model with a vision projector."""
         entry = self._registry.resolve(model_name)
-        return await self._start(entry, _image_plan(messages, params), "chatcmpl")
+        return await self._start_images(entry, messages, params)
 
-    async def _start(
-        self, entry: ModelEntry, plan: Callable[[LlamaModel], Plan], id_prefix: str
+    async def _start_images(
+        self, entry: ModelEntry, messages: list[dict[str, Any]], params: GenerationParams
     ) -> Generation:
-        queue = self._registry.queue_for(entry.id)
+        queue, thread = self._pool.vision(entry)
         await queue.acquire()
-        loop = asyncio.get_running_loop()
-        thread = self._registry.thread_for(entry.id)
-
-        def prepare() -> Plan:
-            return plan(self._registry.load_blocking(entry).model)
-
-        try:
-            prompt_tokens, run = await loop.run_in_executor(thread, prepare)
-        except BaseException:
-            queue.release()
-            raise
         stats = GenerationStats()
 
         def produce(emit: Callable[[Piece], None], cancel: threading.Event) -> None:
-            for piece in run(cancel, stats):
+            model = self._pool.vision_model(entry)
+            for piece in model.generate_with_images(messages, params, cancel, stats):
                 emit(piece)
 
         def failure(exc: BaseException) -> HearthError:
@@ -326,10 +401,10 @@ class GenerationService:
         # The turn passes on only when the worker is done with the model.
         stream = ThreadStream(thread, produce, on_done=queue.release, failure=failure)
         return Generation(
-            id=f"{id_prefix}-{uuid.uuid4().hex}",
+            id=f"chatcmpl-{uuid.uuid4().hex}",
             created=int(time.time()),
             model_id=entry.id,
-            prompt_tokens=prompt_tokens,
+            prompt_tokens=0,
             stats=stats,
             _stream=stream,
             output_filter=self.output_filter(),

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidInput
-from engine.registry.model_registry import ModelRegistry
 from engine.schemas import EngineSettingsView, SettingsUpdate
 from engine.security.redaction import Redactor
 from engine.services.generation import GenerationService
+from engine.serving.model_pool import ModelPool
 from engine.settings import EngineSettings
 
 if sys.version_info >= (3, 11):
@@ -22,7 +22,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 # Changing one of these only matters at the next load, so idle models are unloaded at once.
-LOAD_OPTIONS = frozenset({"n_ctx", "n_threads", "n_gpu_layers"})
+LOAD_OPTIONS = frozenset({"n_ctx", "n_threads", "n_gpu_layers", "parallel"})
 
 
 def _toml_value(value: Any) -> str:
@@ -51,13 +51,13 @@ class SettingsService:
         settings: EngineSettings,
         redactor: Redactor,
         generation: GenerationService,
-        registry: ModelRegistry,
+        pool: ModelPool,
         gpu_offload: bool,
     ) -> None:
         self._settings = settings
         self._redactor = redactor
         self._generation = generation
-        self._registry = registry
+        self._pool = pool
         self._gpu_offload = gpu_offload
         generation.moderation_enabled = settings.moderation
 
@@ -132,5 +132,5 @@ class SettingsService:
         so the next request loads them with it."""
         changes = self.check(update)
         await asyncio.to_thread(self.apply, changes)
-        reloaded = await self._registry.unload_idle(0) if LOAD_OPTIONS & changes.keys() else []
+        reloaded = await self._pool.unload_idle(0) if LOAD_OPTIONS & changes.keys() else []
         return self.view(reloaded)

@@ -1,8 +1,9 @@
-"""Blocking work in a worker thread, its output consumed on the event loop as it arrives.
+"""Items made in another thread, consumed on the event loop as they arrive.
 
-The worker gets an `emit` callback and a cancel event. Items cross to the loop with
-call_soon_threadsafe; when the consumer stops early (a client went away), the cancel event is set
-and the worker is expected to notice within one step.
+`LoopQueue` is the crossing: any thread puts items (or a HearthError, or the end); the loop
+reads them in order. When the consumer stops early (a client went away) the queue's cancel hook
+runs, and the producer is expected to notice within one step. `ThreadStream` runs a blocking
+producer in an executor and feeds its queue; the model scheduler feeds its own.
 """
 
 from __future__ import annotations
@@ -18,40 +19,19 @@ from engine.errors import HearthError
 T = TypeVar("T")
 Producer = Callable[[Callable[[T], None], threading.Event], Any]
 
-_END = object()
+END = object()
 
 
-class ThreadStream(Generic[T]):
-    def __init__(
-        self,
-        executor: Executor,
-        produce: Producer[T],
-        on_done: Callable[[], None] | None = None,
-        failure: Callable[[BaseException], HearthError] | None = None,
-    ) -> None:
+class LoopQueue(Generic[T]):
+    def __init__(self, on_cancel: Callable[[], None] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self.cancel_event = threading.Event()
-        self._failure = failure
-        self.future = self._loop.run_in_executor(executor, self._run, produce)
-        if on_done is not None:
-            # Whatever happens to the consumer, the caller's resource is freed only when the
-            # worker is done with it.
-            self.future.add_done_callback(lambda _f: on_done())
+        self._on_cancel = on_cancel
 
-    def _put(self, item: object) -> None:
+    def put(self, item: T | HearthError | object) -> None:
+        """From any thread."""
         self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-
-    def _run(self, produce: Producer[T]) -> Any:
-        try:
-            return produce(self._put, self.cancel_event)
-        except HearthError as exc:
-            self._put(exc)
-        except Exception as exc:  # keep the engine alive whatever a library raises
-            self._put(self._failure(exc) if self._failure else HearthError("the work failed"))
-        finally:
-            self._put(_END)
-        return None
 
     async def items(self, merge: Callable[[T, T], T | None] | None = None) -> AsyncIterator[T]:
         """The items in order. With `merge`, items already waiting are combined into one (when
@@ -65,21 +45,52 @@ class ThreadStream(Generic[T]):
                     following = self._queue.get_nowait()
                     joined = (
                         merge(item, following)  # type: ignore[arg-type]
-                        if not isinstance(item, BaseException) and item is not _END
-                        and not isinstance(following, BaseException) and following is not _END
+                        if not isinstance(item, BaseException) and item is not END
+                        and not isinstance(following, BaseException) and following is not END
                         else None
                     )  # fmt: skip
                     if joined is None:
                         pending.append(following)
                     else:
                         item = joined
-                if item is _END:
+                if item is END:
                     return
                 if isinstance(item, BaseException):
                     raise item
                 yield item  # type: ignore[misc]
         finally:
-            self.cancel_event.set()
+            self.cancel()
 
     def cancel(self) -> None:
-        self.cancel_event.set()
+        if not self.cancel_event.is_set():
+            self.cancel_event.set()
+            if self._on_cancel is not None:
+                self._on_cancel()
+
+
+class ThreadStream(LoopQueue[T]):
+    def __init__(
+        self,
+        executor: Executor,
+        produce: Producer[T],
+        on_done: Callable[[], None] | None = None,
+        failure: Callable[[BaseException], HearthError] | None = None,
+    ) -> None:
+        super().__init__()
+        self._failure = failure
+        self.future = self._loop.run_in_executor(executor, self._run, produce)
+        if on_done is not None:
+            # Whatever happens to the consumer, the caller's resource is freed only when the
+            # worker is done with it.
+            self.future.add_done_callback(lambda _f: on_done())
+
+    def _run(self, produce: Producer[T]) -> Any:
+        try:
+            return produce(self.put, self.cancel_event)
+        except HearthError as exc:
+            self.put(exc)
+        except Exception as exc:  # keep the engine alive whatever a library raises
+            self.put(self._failure(exc) if self._failure else HearthError("the work failed"))
+        finally:
+            self.put(END)
+        return None

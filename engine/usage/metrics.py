@@ -34,6 +34,11 @@ class Metrics:
         self.loaded_models = Gauge(
             "hearth_loaded_models", "Models loaded in memory", registry=self.registry
         )
+        # The serving core, per loaded model.
+        self.serving = Gauge(
+            "hearth_serving", "Slots, slots in use, waiting requests, last batch size and "
+            "tokens/s per model", ["model", "what"], registry=self.registry,
+        )  # fmt: skip
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """Count a finished request by its route template (raw paths would explode labels)."""

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.backends.llama_backend import LlamaModel, LoadOptions
+from engine.backends.llama_batch import BatchModel, LoadOptions
 from engine.errors import ModelLoadFailed
 from engine.registry.catalog import load_catalog
 from engine.registry.gguf_file import read_gguf
 from engine.registry.gpu_fit import COMPUTE_RESERVE, estimate, kv_bytes_per_layer
-from engine.registry.model_registry import DeviceMemory, ModelRegistry
+from engine.registry.model_registry import ModelRegistry
+from engine.serving.model_pool import DeviceMemory, ModelPool
 from engine.settings import EngineSettings, default_catalog_path, default_embedded_dir
 
 INFO = read_gguf(default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -59,49 +60,53 @@ class Recording:
         self.calls: list[LoadOptions] = []
         self.fail_on_gpu = fail_on_gpu
 
-    def __call__(self, path: Path, options: LoadOptions) -> LlamaModel:
+    def __call__(self, path: Path, options: LoadOptions) -> BatchModel:
         self.calls.append(options)
         if self.fail_on_gpu and options.n_gpu_layers != 0:
             raise ModelLoadFailed("cudaMalloc failed: out of memory")
-        return object()  # type: ignore[return-value]
+        return Closable()  # type: ignore[return-value]
 
 
-def _registry(
-    tmp_path: Path, loader: Recording, memory: DeviceMemory, **settings: object
-) -> ModelRegistry:
-    config = EngineSettings(home=tmp_path, **settings)  # type: ignore[arg-type]
-    return ModelRegistry(config, load_catalog(default_catalog_path()), loader, memory)
+class Closable:
+    def close(self) -> None:
+        pass
+
+
+def _load(tmp_path: Path, loader: Recording, memory: DeviceMemory, **settings: object) -> ModelPool:
+    """Load the default model (one slot: the KV cache is one context, as the table assumes)."""
+    config = EngineSettings(home=tmp_path, parallel=1, **settings)  # type: ignore[arg-type]
+    pool = ModelPool(
+        config, ModelRegistry(config, load_catalog(default_catalog_path())), loader, memory
+    )
+    try:
+        pool.load_blocking(pool._registry.resolve(None))
+    finally:
+        pool.close()
+    return pool
 
 
 def test_auto_offloads_what_fits_on_a_simulated_gpu(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.registry.model_registry.gpu_offload_supported", lambda: True)
+    monkeypatch.setattr("engine.serving.model_pool.gpu_offload_supported", lambda: True)
     for free, expected in ((_free_for(12) + 1, 12), (80 * 1024**3, -1), (COMPUTE_RESERVE, 0)):
         loader = Recording()
-        registry = _registry(
-            tmp_path, loader, DeviceMemory(gpu=lambda f=free: f, ram=lambda: 64 * 1024**3)
-        )
-        registry.load_blocking(registry.resolve(None))
+        _load(tmp_path, loader, DeviceMemory(gpu=lambda f=free: f, ram=lambda: 64 * 1024**3))
         assert loader.calls[-1].n_gpu_layers == expected
 
 
 def test_a_failed_gpu_load_falls_back_to_the_cpu_with_a_notice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.registry.model_registry.gpu_offload_supported", lambda: True)
+    monkeypatch.setattr("engine.serving.model_pool.gpu_offload_supported", lambda: True)
     loader = Recording(fail_on_gpu=True)
-    registry = _registry(
-        tmp_path, loader, DeviceMemory(gpu=lambda: 80 * 1024**3, ram=lambda: 64 * 1024**3)
-    )
-    registry.load_blocking(registry.resolve(None))
+    pool = _load(tmp_path, loader, DeviceMemory(gpu=lambda: 80 * 1024**3, ram=lambda: 64 * 1024**3))
     assert [c.n_gpu_layers for c in loader.calls] == [-1, 0]
-    assert "CPU" in registry.notices["smollm2-135m-instruct"]
+    assert "CPU" in pool.notices["smollm2-135m-instruct"]
 
 
 def test_a_model_that_cannot_fit_is_refused_with_the_numbers(tmp_path: Path) -> None:
     loader = Recording()
-    registry = _registry(tmp_path, loader, DeviceMemory(gpu=lambda: None, ram=lambda: 20 * MiB))
     with pytest.raises(ModelLoadFailed, match=r"needs 0\.\d+ GiB .* 0\.02 GiB is available"):
-        registry.load_blocking(registry.resolve(None))
+        _load(tmp_path, loader, DeviceMemory(gpu=lambda: None, ram=lambda: 20 * MiB))
     assert loader.calls == []  # refused before llama.cpp was asked

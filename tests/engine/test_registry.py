@@ -10,10 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.backends.llama_backend import LlamaModel, LoadOptions
+from engine.backends.llama_batch import BatchModel, LoadOptions
 from engine.errors import ModelNotFound
 from engine.registry.catalog import load_catalog
 from engine.registry.model_registry import ModelRegistry
+from engine.schemas import CustomModel
+from engine.serving.model_pool import ModelPool
 from engine.settings import EngineSettings, ModelOptions, default_catalog_path, default_embedded_dir
 from tests.conftest import start_engine
 from tests.gguf_maker import make_gguf
@@ -28,7 +30,7 @@ class RecordingLoader:
         self.loads: list[tuple[Path, LoadOptions]] = []
         self.closed = 0
 
-    def __call__(self, path: Path, options: LoadOptions) -> LlamaModel:
+    def __call__(self, path: Path, options: LoadOptions) -> BatchModel:
         self.loads.append((path, options))
         loader = self
 
@@ -41,7 +43,12 @@ class RecordingLoader:
 
 def _registry(tmp_path: Path, loader: RecordingLoader, **settings: object) -> ModelRegistry:
     config = EngineSettings(home=tmp_path, **settings)  # type: ignore[arg-type]
-    return ModelRegistry(config, load_catalog(default_catalog_path()), loader)
+    return ModelRegistry(config, load_catalog(default_catalog_path()))
+
+
+def _pool(tmp_path: Path, loader: RecordingLoader, **settings: object) -> ModelPool:
+    config = EngineSettings(home=tmp_path, **settings)  # type: ignore[arg-type]
+    return ModelPool(config, ModelRegistry(config, load_catalog(default_catalog_path())), loader)
 
 
 def test_discovers_embedded_and_user_models(tmp_path: Path) -> None:
@@ -68,59 +75,85 @@ def test_aliases_and_default(tmp_path: Path) -> None:
         registry.resolve("gpt-4")
 
 
+def _load_default(pool: ModelPool) -> None:
+    try:
+        pool.load_blocking(pool._registry.resolve(None))
+    finally:
+        pool.close()
+
+
 def test_loads_once_with_per_model_options(tmp_path: Path) -> None:
     loader = RecordingLoader()
-    registry = _registry(
+    pool = _pool(
         tmp_path,
         loader,
         n_ctx=2048,
+        parallel=3,
         model_options={
             "smollm2-135m-instruct": ModelOptions(n_ctx=1024, n_threads=1, n_gpu_layers=0)
         },
     )
-    entry = registry.resolve(None)
-    registry.load_blocking(entry)
-    registry.load_blocking(entry)
+    try:
+        entry = pool._registry.resolve(None)
+        pool.load_blocking(entry)
+        pool.load_blocking(entry)
+    finally:
+        pool.close()
     assert len(loader.loads) == 1
     options = loader.loads[0][1]
     assert (options.n_ctx, options.n_threads, options.n_gpu_layers) == (1024, 1, 0)
+    assert options.n_seq == 3
+    assert options.kv_tokens >= 1024  # at least one full context, shared by the slots
 
 
 def test_context_is_capped_at_the_trained_length(tmp_path: Path) -> None:
     loader = RecordingLoader()
-    registry = _registry(tmp_path, loader, n_ctx=100_000)
-    registry.load_blocking(registry.resolve(None))
+    _load_default(_pool(tmp_path, loader, n_ctx=100_000))
     assert loader.loads[0][1].n_ctx == 8192
 
 
 def test_gpu_layers_all_and_number(tmp_path: Path) -> None:
     loader = RecordingLoader()
-    registry = _registry(tmp_path, loader, n_gpu_layers="all")
-    registry.load_blocking(registry.resolve(None))
+    _load_default(_pool(tmp_path, loader, n_gpu_layers="all"))
     assert loader.loads[0][1].n_gpu_layers == -1
     loader2 = RecordingLoader()
-    registry2 = _registry(tmp_path, loader2, n_gpu_layers=7)
-    registry2.load_blocking(registry2.resolve(None))
+    _load_default(_pool(tmp_path, loader2, n_gpu_layers=7))
     assert loader2.loads[0][1].n_gpu_layers == 7
+
+
+def test_a_custom_model_without_adapters_shares_its_base(tmp_path: Path) -> None:
+    loader = RecordingLoader()
+    pool = _pool(tmp_path, loader)
+    registry = pool._registry
+    try:
+        registry.custom.save(CustomModel(id="terse", base="smollm2-135m-instruct"))
+        base = pool.load_blocking(registry.resolve(None))
+        custom = pool.load_blocking(registry.resolve("terse"))
+    finally:
+        pool.close()
+    assert custom is base
+    assert len(loader.loads) == 1
 
 
 def test_idle_models_are_unloaded_unless_busy(tmp_path: Path) -> None:
     loader = RecordingLoader()
-    registry = _registry(tmp_path, loader, idle_unload_seconds=0.05)
+    pool = _pool(tmp_path, loader, idle_unload_seconds=0.05)
 
     async def scenario() -> None:
-        entry = registry.resolve(None)
-        registry.load_blocking(entry)
-        queue = registry.queue_for(entry.id)
-        await queue.acquire()  # in use: must stay loaded
+        entry = pool._registry.resolve(None)
+        held = await pool.acquire(entry)  # in use: must stay loaded
         await asyncio.sleep(0.1)
-        assert await registry.unload_idle() == []
-        queue.release()
-        assert await registry.unload_idle() == [entry.id]
+        assert await pool.unload_idle() == []
+        pool.release(held)
+        await asyncio.sleep(0.1)
+        assert await pool.unload_idle() == [entry.id]
 
-    asyncio.run(scenario())
+    try:
+        asyncio.run(scenario())
+    finally:
+        pool.close()
     assert loader.closed == 1
-    assert registry.loaded() == {}
+    assert pool.loaded() == {}
 
 
 def test_real_engine_unloads_after_idle_time_and_reloads(tmp_path: Path) -> None:

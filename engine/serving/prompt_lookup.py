@@ -1,0 +1,40 @@
+"""Prompt-lookup drafting: when the last few tokens appeared earlier (in the prompt or the reply
+so far), guess that what followed them then follows now. Edits, summaries and code copy long
+runs from their input; the guesses are checked in one batched decode, so a wrong one costs
+only the batch entries, never the output."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+SIZES = (4, 3, 2)  # n-gram lengths tried, longest first: one token alone guesses too often
+
+
+class PromptLookup:
+    def __init__(self, tokens: Sequence[int]) -> None:
+        self._tokens = list(tokens)
+        self._index: dict[tuple[int, ...], int] = {}  # n-gram -> where its latest copy ended
+        self._indexed = 0  # n-grams ending before this position are in the index
+
+    def extend(self, tokens: Sequence[int]) -> None:
+        self._tokens.extend(tokens)
+
+    def propose(self, limit: int) -> list[int]:
+        """Up to `limit` tokens that followed an earlier copy of the current ending."""
+        tokens = self._tokens
+        end = len(tokens)
+        # Index every n-gram that ends before the current end (the ending itself is the key).
+        for stop in range(max(self._indexed, 1), end):
+            for n in SIZES:
+                if stop >= n:
+                    self._index[tuple(tokens[stop - n : stop])] = stop
+        self._indexed = max(self._indexed, end)
+        if limit <= 0:
+            return []
+        for n in SIZES:
+            if end < n:
+                continue
+            found = self._index.get(tuple(tokens[end - n :]))
+            if found is not None and found < end:
+                return tokens[found : found + limit]
+        return []

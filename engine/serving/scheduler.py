@@ -1,0 +1,517 @@
+"""One loaded model's scheduler: continuous batching over a fixed set of slots.
+
+A thread of its own runs steps. Each step puts into one `llama_decode` the next token of every
+reply being generated (with its prompt-lookup guesses, when it has some) and a chunk of the
+prompts being read, then samples each reply's next token in its own C sampler chain. A request
+takes a free slot at the next step and gives it back when it ends, so new requests never wait
+for old ones to finish, and a long prompt is read a chunk per step between the others' tokens.
+
+A slot keeps what its last request evaluated: the next request that shares a prefix with it
+(the next turn of the same conversation) reuses that part in place. A slot's cache that a new
+request would overwrite is saved to a RAM cache first, for when that conversation comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from engine.backends.llama_backend import GenerationParams, GenerationStats, Piece, TokenLogprob
+from engine.errors import Busy, GenerationFailed, HearthError
+from engine.serving.prompt_lookup import PromptLookup
+from engine.serving.state_cache import StateCache, common_prefix
+from engine.serving.text_out import TextOut
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Piece | HearthError], None]
+SAVE_AT_LEAST = 64  # a slot's cache shorter than this is not worth keeping in RAM
+DRAFT_MAX = 10
+DRAFT_PAUSE_STEPS = 16  # after guesses keep missing, stop guessing for a while
+
+
+class Sampler(Protocol):
+    def sample(self, index: int) -> int: ...
+    def close(self) -> None: ...
+
+
+class BatchBackend(Protocol):
+    """What the scheduler needs of a model (engine.backends.llama_batch.BatchModel)."""
+
+    n_ctx: int
+
+    def sampler(self, params: GenerationParams) -> Sampler: ...
+    def decode(self, entries: list[tuple[int, int, int, bool]]) -> int: ...
+    def forget(self, seq: int, start: int = 0) -> None: ...
+    def save_sequence(self, seq: int) -> bytes: ...
+    def load_sequence(self, seq: int, state: bytes) -> bool: ...
+    def piece(self, token: int) -> bytes: ...
+    def is_end(self, token: int) -> bool: ...
+    def logprob(self, index: int, token: int, top: int) -> TokenLogprob: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Request:
+    """A prompt to continue, and where its pieces go (called from the scheduler's thread)."""
+
+    prompt: list[int]
+    params: GenerationParams
+    stop: list[str]
+    max_tokens: int
+    emit: Emit
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    speculate: bool = True
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    arrived: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Job:
+    """A request in a slot."""
+
+    request: Request
+    sampler: Sampler
+    text: TextOut
+    lookup: PromptLookup | None
+    next_prompt: int  # index of the next prompt token to evaluate
+    admitted: float = field(default_factory=time.monotonic)
+    pending: int | None = None  # sampled, not yet evaluated: its cache entry comes next step
+    generated: int = 0
+    misses: int = 0
+    paused_until: int = 0
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # for tokens not yet sent
+
+
+@dataclass
+class Slot:
+    seq: int
+    cached: list[int] = field(default_factory=list)  # tokens whose KV entries this seq holds
+    job: Job | None = None
+    used: float = 0.0
+
+
+def _worth(cached: list[int], prompt: list[int]) -> int:
+    """What placing `prompt` in a slot holding `cached` gains (tokens not read again) less
+    what it loses (cached tokens overwritten): the next turn of a conversation goes back to
+    its slot, and a new conversation sharing only a system prompt takes an empty or the least
+    recently used one instead of wiping a long one."""
+    gain = common_prefix(cached, prompt)
+    return gain - (len(cached) - gain)
+
+
+@dataclass
+class ServingStats:
+    slots: int
+    slots_busy: int
+    waiting: int
+    last_batch: int
+    tokens_per_second: float
+    drafted: int
+    drafts_accepted: int
+    state_cache_bytes: int
+    state_cache_entries: int
+
+
+M = TypeVar("M", bound=BatchBackend)
+
+
+class Scheduler(Generic[M]):
+    """Made with a function that loads the model: the scheduler's thread calls it, so that
+    every llama.cpp call on this model's context, the load included, comes from that one
+    thread (measured: a decode loop on another thread than the one that first evaluated the
+    prompt ran at two thirds of the speed, with OpenMP's workers of both threads competing)."""
+
+    def __init__(
+        self,
+        make_model: Callable[[], M],
+        slots: int,
+        batch_tokens: int,
+        step_seconds: float,
+        max_pending: int,
+        retry_after: int,
+        state_cache: StateCache | None = None,
+    ) -> None:
+        self.slots = [Slot(seq=i) for i in range(slots)]
+        self.batch_tokens = batch_tokens
+        # While replies stream, a step reading a prompt should take about this long: prompts
+        # are read in chunks sized from the measured cost of a batch entry, so the others'
+        # next tokens never wait for a whole long prompt.
+        self.step_seconds = step_seconds
+        self._entry_seconds = 0.005  # measured as steps run
+        self.max_pending = max_pending
+        self.retry_after = retry_after
+        self.state_cache = state_cache
+        self._waiting: deque[Request] = deque()
+        self._wake = threading.Condition()
+        self._closed = False
+        self._steps = 0
+        self._last_batch = 0
+        self._rate = 0.0  # generated tokens per second, smoothed
+        self._last_measure: float | None = None
+        self._drafted = 0
+        self._accepted = 0
+        self._loaded = threading.Event()
+        self._load_error: BaseException | None = None
+        self.model: M
+        self._thread = threading.Thread(
+            target=self._run, args=(make_model,), name="hearth-scheduler", daemon=True
+        )
+        self._thread.start()
+        self._loaded.wait()
+        if self._load_error is not None:
+            self._thread.join()
+            raise self._load_error
+
+    # -- from other threads ----------------------------------------------------------------
+    def submit(self, request: Request) -> None:
+        """Queue a request; Busy when the slots and the queue are all taken."""
+        with self._wake:
+            active = sum(1 for s in self.slots if s.job is not None)
+            pending = active + len(self._waiting)
+            if pending >= self.max_pending:
+                raise Busy(
+                    f"The model is busy: {pending} requests are running or waiting. "
+                    f"Retry in {self.retry_after} s.",
+                    retry_after=self.retry_after,
+                )
+            self._waiting.append(request)
+            self._wake.notify()
+
+    def cancel(self, request: Request) -> None:
+        request.cancelled.set()
+        with self._wake:
+            self._wake.notify()
+
+    @property
+    def pending(self) -> int:
+        with self._wake:
+            return sum(1 for s in self.slots if s.job is not None) + len(self._waiting)
+
+    def stats(self) -> ServingStats:
+        with self._wake:
+            cache = self.state_cache
+            return ServingStats(
+                slots=len(self.slots),
+                slots_busy=sum(1 for s in self.slots if s.job is not None),
+                waiting=len(self._waiting),
+                last_batch=self._last_batch,
+                tokens_per_second=round(self._rate, 1),
+                drafted=self._drafted,
+                drafts_accepted=self._accepted,
+                state_cache_bytes=cache.size if cache else 0,
+                state_cache_entries=len(cache) if cache else 0,
+            )
+
+    def close(self) -> None:
+        """Stop the thread and free the model (requests still running end as cancelled)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join()
+
+    # -- the scheduler's thread ------------------------------------------------------------
+    def _run(self, make_model: Callable[[], M]) -> None:
+        try:
+            self.model = make_model()
+        except BaseException as exc:  # handed to the constructor's caller
+            self._load_error = exc
+            self._loaded.set()
+            return
+        self._loaded.set()
+        try:
+            self._serve()
+        finally:
+            self.model.close()
+
+    def _serve(self) -> None:
+        while True:
+            with self._wake:
+                while not self._closed and not self._waiting and not self._busy():
+                    self._wake.wait()
+                if self._closed:
+                    break
+            try:
+                self._step()
+            except Exception as exc:  # a failure must end the requests, not the thread
+                log.error("a decode step failed: %s", type(exc).__name__)
+                self._fail_all(GenerationFailed("the model failed while generating"))
+        for slot in self.slots:
+            if slot.job is not None:
+                self._finish(slot, "cancelled")
+        for request in self._waiting:
+            request.emit(Piece(text="", finish_reason="cancelled"))
+
+    def _busy(self) -> bool:
+        return any(s.job is not None for s in self.slots)
+
+    def _step(self) -> None:
+        self._drop_cancelled()
+        self._admit()
+        entries: list[tuple[int, int, int, bool]] = []
+        decoding: list[tuple[Slot, int, list[int]]] = []  # slot, first entry, drafts
+        for slot in self.slots:
+            job = slot.job
+            if job is None or job.pending is None:
+                continue
+            drafts = self._drafts(job, len(slot.cached), len(entries))
+            decoding.append((slot, len(entries), drafts))
+            pos = len(slot.cached)
+            for i, token in enumerate([job.pending, *drafts]):
+                entries.append((token, pos + i, slot.seq, True))
+        reading: list[tuple[Slot, int, int]] = []  # slot, first entry, prompt tokens taken
+        room = self.batch_tokens - len(entries)
+        budget = room
+        if decoding:
+            budget = min(room, max(16, int(self.step_seconds / self._entry_seconds) - len(entries)))
+        by_arrival = sorted(
+            (s for s in self.slots if s.job is not None and s.job.pending is None),
+            key=lambda s: s.job.request.arrived if s.job else 0.0,
+        )
+        for slot in by_arrival:
+            if budget <= 0:
+                break
+            job = slot.job
+            assert job is not None
+            prompt = job.request.prompt
+            take = min(budget, len(prompt) - job.next_prompt)
+            reading.append((slot, len(entries), take))
+            for k in range(take):
+                i = job.next_prompt + k
+                entries.append((prompt[i], i, slot.seq, i == len(prompt) - 1))
+            budget -= take
+        if not entries:
+            return
+        started = time.monotonic()
+        code = self.model.decode(entries)
+        if len(entries) >= 8:  # big enough that the fixed cost of a step does not dominate
+            cost = (time.monotonic() - started) / len(entries)
+            self._entry_seconds = 0.8 * self._entry_seconds + 0.2 * cost
+        if code != 0:
+            self._decode_failed(code, decoding, reading)
+            return
+        self._steps += 1
+        self._last_batch = len(entries)
+        made = 0
+        for slot, first, drafts in decoding:
+            made += self._after_decode(slot, first, drafts)
+        for slot, first, take in reading:
+            made += self._after_read(slot, first, take)
+        self._measure(made)
+
+    def _measure(self, made: int) -> None:
+        now = time.monotonic()
+        last, self._last_measure = self._last_measure, now
+        if last is not None and now > last:
+            rate = made / (now - last)
+            self._rate = rate if self._rate == 0 else 0.9 * self._rate + 0.1 * rate
+
+    # -- admission ---------------------------------------------------------------------------
+    def _drop_cancelled(self) -> None:
+        for slot in self.slots:
+            if slot.job is not None and slot.job.request.cancelled.is_set():
+                self._finish(slot, "cancelled")
+        with self._wake:
+            gone = [r for r in self._waiting if r.cancelled.is_set()]
+            for request in gone:
+                self._waiting.remove(request)
+        for request in gone:
+            request.emit(Piece(text="", finish_reason="cancelled"))
+
+    def _admit(self) -> None:
+        while True:
+            with self._wake:
+                free = [s for s in self.slots if s.job is None]
+                if not free or not self._waiting:
+                    return
+                request = self._waiting.popleft()
+            self._place(request, free)
+
+    def _place(self, request: Request, free: list[Slot]) -> None:
+        prompt = request.prompt
+        slot = max(free, key=lambda s: (_worth(s.cached, prompt), -s.used))
+        reuse = common_prefix(slot.cached, prompt)
+        cache = self.state_cache
+        if cache is not None:
+            kept, key = cache.best(prompt)
+            if key is not None and kept > reuse + SAVE_AT_LEAST:
+                self._keep(slot, reuse)
+                self.model.forget(slot.seq)
+                if self.model.load_sequence(slot.seq, cache.take(key)):
+                    slot.cached, reuse = list(key), kept
+                else:
+                    slot.cached, reuse = [], 0
+        self._keep(slot, reuse)
+        reuse = min(reuse, len(prompt) - 1)  # the last prompt token is read again for its logits
+        self.model.forget(slot.seq, reuse)
+        del slot.cached[reuse:]
+        try:
+            sampler = self.model.sampler(request.params)
+        except HearthError as exc:
+            request.emit(exc)
+            return
+        request.stats.cached_tokens = reuse
+        slot.job = Job(
+            request=request,
+            sampler=sampler,
+            text=TextOut(request.stop),
+            lookup=PromptLookup(prompt) if request.speculate else None,
+            next_prompt=reuse,
+        )
+        slot.used = time.monotonic()
+
+    def _keep(self, slot: Slot, reuse: int) -> None:
+        """Save a slot's cache to RAM before a request overwrites much of it."""
+        cache = self.state_cache
+        if cache is None or len(slot.cached) - reuse < SAVE_AT_LEAST:
+            return
+        cache.put(slot.cached, self.model.save_sequence(slot.seq))
+
+    # -- after a decode ----------------------------------------------------------------------
+    def _drafts(self, job: Job, pos: int, batched: int) -> list[int]:
+        request = job.request
+        if job.lookup is None or self._steps < job.paused_until:
+            return []
+        room = min(
+            DRAFT_MAX,
+            request.max_tokens - job.generated - 1,
+            self.model.n_ctx - pos - 2,
+            self.batch_tokens - batched - 1 - len(self.slots),  # the others' tokens come too
+        )
+        return job.lookup.propose(room) if room > 0 else []
+
+    def _after_read(self, slot: Slot, first: int, take: int) -> int:
+        job = slot.job
+        assert job is not None
+        prompt = job.request.prompt
+        slot.cached.extend(prompt[job.next_prompt : job.next_prompt + take])
+        job.next_prompt += take
+        if job.next_prompt < len(prompt):
+            return 0
+        return self._emit_tokens(slot, [self._sample(job, first + take - 1)])
+
+    def _after_decode(self, slot: Slot, first: int, drafts: list[int]) -> int:
+        job = slot.job
+        assert job is not None
+        assert job.pending is not None
+        slot.cached.append(job.pending)
+        sampled = [self._sample(job, first)]
+        for i, draft in enumerate(drafts):
+            if sampled[-1] != draft:
+                break
+            slot.cached.append(draft)  # the guess was right: its cache entry stands
+            sampled.append(self._sample(job, first + 1 + i))
+        accepted = len(sampled) - 1
+        if drafts:
+            self._drafted += len(drafts)
+            self._accepted += accepted
+            job.misses = job.misses + 1 if accepted == 0 else 0
+            if job.misses >= 3:
+                job.misses, job.paused_until = 0, self._steps + DRAFT_PAUSE_STEPS
+            if accepted < len(drafts):
+                self.model.forget(slot.seq, len(slot.cached))  # the wrong guesses' entries
+        return self._emit_tokens(slot, sampled)
+
+    def _sample(self, job: Job, index: int) -> int:
+        token = job.sampler.sample(index)
+        top = job.request.params.logprobs
+        if top is not None:
+            job.logprobs.append(self.model.logprob(index, token, top))
+        return token
+
+    def _emit_tokens(self, slot: Slot, tokens: list[int]) -> int:
+        """Send the new tokens' text; end the reply at an end token, a stop string or the
+        length limit. Returns how many tokens were generated."""
+        job = slot.job
+        assert job is not None
+        request = job.request
+        text = ""
+        for n, token in enumerate(tokens, 1):
+            if self.model.is_end(token):
+                del job.logprobs[n - 1 :]  # an end token is not part of the reply
+                self._send(job, text)
+                self._finish(slot, "stop")
+                return n - 1
+            job.generated += 1
+            request.stats.completion_tokens = job.generated
+            if job.lookup is not None:
+                job.lookup.extend([token])
+            piece, stopped = job.text.feed(self.model.piece(token))
+            text += piece
+            if stopped:
+                self._send(job, text)
+                self._finish(slot, "stop")
+                return n
+            if job.generated >= request.max_tokens:
+                self._send(job, text + job.text.flush())
+                self._finish(slot, "length")
+                return n
+        job.pending = tokens[-1]
+        self._send(job, text)
+        return len(tokens)
+
+    @staticmethod
+    def _send(job: Job, text: str) -> None:
+        logprobs = None
+        if job.request.params.logprobs is not None:
+            logprobs, job.logprobs = job.logprobs, []
+        if text or logprobs:
+            job.request.emit(Piece(text=text, logprobs=logprobs))
+
+    def _finish(self, slot: Slot, reason: str, error: HearthError | None = None) -> None:
+        job = slot.job
+        assert job is not None
+        job.sampler.close()
+        slot.job = None
+        slot.used = time.monotonic()
+        # A cancelled job's last token may not be in the cache yet: what is cached stays valid.
+        job.request.emit(error if error is not None else Piece(text="", finish_reason=reason))
+
+    # -- failures ----------------------------------------------------------------------------
+    def _decode_failed(
+        self,
+        code: int,
+        decoding: list[tuple[Slot, int, list[int]]],
+        reading: list[tuple[Slot, int, int]],
+    ) -> None:
+        involved = [slot for slot, _f, _d in decoding] + [slot for slot, _f, _t in reading]
+        if code == 1:
+            # The shared KV cache is full: free what idle slots keep, and if that was nothing,
+            # end the most recently admitted request; the rest go on at the next step.
+            idle = [s for s in self.slots if s.job is None and s.cached]
+            for slot in idle:
+                self.model.forget(slot.seq)
+                slot.cached.clear()
+            if idle:
+                return
+            newest = max(involved, key=lambda s: s.job.admitted if s.job else 0.0)
+            self.model.forget(newest.seq)
+            newest.cached.clear()
+            self._finish(
+                newest,
+                "error",
+                Busy(
+                    "The model's memory for running requests is full. "
+                    f"Retry in {self.retry_after} s.",
+                    retry_after=self.retry_after,
+                ),
+            )
+            return
+        log.error("llama_decode failed with code %d", code)
+        for slot in involved:
+            self.model.forget(slot.seq)
+            slot.cached.clear()
+            if slot.job is not None:
+                self._finish(slot, "error", GenerationFailed("the model failed while generating"))
+
+    def _fail_all(self, error: HearthError) -> None:
+        for slot in self.slots:
+            self.model.forget(slot.seq)
+            slot.cached.clear()
+            if slot.job is not None:
+                self._finish(slot, "error", error)
