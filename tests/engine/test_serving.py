@@ -4,6 +4,7 @@ tokens, hang-ups, a full queue, JSON under load, drafts that change nothing, and
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -177,7 +178,7 @@ def test_a_long_prompt_is_read_while_the_others_keep_streaming(engine: RunningEn
     pauses = []
     for stream in running:
         times = [sent, *(t for t in stream.arrivals if sent < t < first), first]
-        pauses.append(max(b - a for a, b in zip(times, times[1:], strict=False)))
+        pauses.append(max(b - a for a, b in itertools.pairwise(times)))
     assert max(pauses) < window / 4, (window, pauses)
 
 
