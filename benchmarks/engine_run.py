@@ -1,4 +1,4 @@
-"""Starting a real engine for a benchmark, with its own home folder and key store."""
+"""Starting a real engine for a benchmark, with its own home folder."""
 
 from __future__ import annotations
 
@@ -8,22 +8,18 @@ from pathlib import Path
 
 from app.engine_client.launcher import EngineProcess
 from engine.security.api_token import ensure_api_token
-from engine.security.keystore import EncryptedFileStore
 from engine.settings import resolve_dirs
-
-PASSPHRASE = "benchmark passphrase"  # noqa: S105 - a throwaway home's passphrase
 
 
 def start_engine(**settings: str) -> tuple[EngineProcess, str, str]:
     """(process, url, token) of an engine on a free loopback port."""
     home = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
-    token = ensure_api_token(EncryptedFileStore(resolve_dirs(home).keystore_file, PASSPHRASE))
+    token = ensure_api_token(resolve_dirs(home).token_file)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env.update(
         HEARTH_HOME=str(home),
         HEARTH_LOG_LEVEL="warning",
         HEARTH_KEYSTORE="file",
-        HEARTH_KEYSTORE_PASSPHRASE=PASSPHRASE,
         **{f"HEARTH_{k.upper()}": v for k, v in settings.items()},
     )
     engine = EngineProcess(env=env)

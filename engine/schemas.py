@@ -163,10 +163,21 @@ class CompletionRequest(SamplingFields):
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
 
 
+def _absent_if_none(value: object) -> bool:
+    return value is None
+
+
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int = 0  # read from the cache (a conversation's earlier turns), not evaluated
+
+
 class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails | None = Field(
+        default=None, exclude_if=_absent_if_none
+    )
 
 
 class AssistantMessage(BaseModel):
@@ -206,10 +217,6 @@ class ServedBy(BaseModel):
     cached: bool = False
     cost: float | None = None
     currency: str | None = None
-
-
-def _absent_if_none(value: object) -> bool:
-    return value is None
 
 
 class ChatCompletion(BaseModel):

@@ -135,7 +135,12 @@ class EngineSettings(BaseSettings):
     # other replies stream (their longest pause). None: sized from the machine's free memory
     # (GET /health shows it).
     parallel: int | None = Field(default=None, ge=1, le=64)
-    kv_tokens: int | None = Field(default=None, ge=256)
+    # One KV pool shared by the slots (a request may then use what the others leave free), or
+    # a stream per slot, a full context each (the default: a reply then never depends on what
+    # else is running; measured, with a shared pool greedy replies decoded beside others
+    # differed from the same prompt alone, as llama.cpp's arithmetic sees the others' cells).
+    kv_unified: bool = False
+    kv_tokens: int | None = Field(default=None, ge=256)  # the shared pool's size
     batch_tokens: int = Field(default=512, ge=32, le=8192)
     step_ms: int = Field(default=120, ge=10, le=10_000)
     speculative: bool = True  # prompt-lookup drafts, verified in the same batched decode

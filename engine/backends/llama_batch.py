@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LoadOptions:
     n_ctx: int  # the longest a single request may be (prompt and reply)
-    kv_tokens: int  # cells in the unified KV cache, shared by all sequences
+    kv_tokens: int  # cells in the KV cache, for all sequences together
     n_seq: int  # sequences (slots) the context holds
+    kv_unified: bool  # one pool for all sequences, or a stream of kv_tokens / n_seq each
     batch_tokens: int  # the most tokens one decode takes
     n_threads: int
     n_gpu_layers: int
@@ -168,7 +169,7 @@ class BatchModel:
         params.n_batch = params.n_ubatch = options.batch_tokens
         params.n_seq_max = options.n_seq
         params.n_threads = params.n_threads_batch = options.n_threads
-        params.kv_unified = True
+        params.kv_unified = options.kv_unified
         params.no_perf = True
         params.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_ENABLED
         self.ctx = L.llama_init_from_model(self.model, params)

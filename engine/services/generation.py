@@ -29,6 +29,7 @@ from engine.registry.model_registry import ModelEntry, ModelRegistry
 from engine.schemas import (
     ChatCompletionRequest,
     ChoiceLogprobs,
+    PromptTokensDetails,
     CompletionRequest,
     CustomModel,
     SamplingFields,
@@ -131,7 +132,12 @@ class Generation:
         prompt = (
             self.stats.prompt_tokens if self.stats.prompt_tokens is not None else self.prompt_tokens
         )
-        return Usage(prompt_tokens=prompt, completion_tokens=done, total_tokens=prompt + done)
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=done,
+            total_tokens=prompt + done,
+            prompt_tokens_details=PromptTokensDetails(cached_tokens=self.stats.cached_tokens),
+        )
 
     async def collect(self) -> tuple[str, str | None]:
         """The whole text and the finish reason."""

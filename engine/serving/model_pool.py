@@ -147,6 +147,7 @@ class ModelPool:
             kv_tokens=settings.kv_tokens,
             threads=opts.n_threads,
             state_cache_bytes=settings.prompt_cache_bytes,
+            unified=settings.kv_unified,
         )
         gpu_layers = self._gpu_layers(entry, info, plan.kv_tokens, opts.n_gpu_layers or 0)
         custom = entry.custom
@@ -155,6 +156,7 @@ class ModelPool:
             n_ctx=n_ctx,
             kv_tokens=plan.kv_tokens,
             n_seq=plan.slots,
+            kv_unified=settings.kv_unified,
             batch_tokens=settings.batch_tokens,
             n_threads=plan.threads,
             n_gpu_layers=gpu_layers,

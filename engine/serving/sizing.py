@@ -17,7 +17,7 @@ KV_ROUND = 256
 @dataclass(frozen=True)
 class ServingPlan:
     slots: int
-    kv_tokens: int  # cells in the shared KV cache
+    kv_tokens: int  # cells in the KV cache, all slots together
     n_ctx: int  # the most one request may use
     threads: int
     state_cache_bytes: int
@@ -60,14 +60,18 @@ def plan_serving(
     kv_tokens: int | None,
     threads: int | None,
     state_cache_bytes: int | None,
+    unified: bool = False,
 ) -> ServingPlan:
     """Each setting left unset is sized here: as many slots (up to 4) as the KV budget gives a
-    full context each, and at least one full context however small the budget."""
+    full context each, and at least one full context however small the budget. Without a
+    unified cache every slot has a stream of its own, a full context long."""
     budget = int(free_bytes * KV_SHARE_OF_FREE)
     per_context = max(1, kv_bytes_per_token * n_ctx)
     if slots is None:
         slots = max(1, min(DEFAULT_SLOTS, budget // per_context))
-    if kv_tokens is None:
+    if not unified:
+        kv_tokens = slots * -(-n_ctx // KV_ROUND) * KV_ROUND
+    elif kv_tokens is None:
         fits = budget // max(1, kv_bytes_per_token)
         kv_tokens = max(n_ctx, min(slots * n_ctx, fits))
     kv_tokens = -(-kv_tokens // KV_ROUND) * KV_ROUND

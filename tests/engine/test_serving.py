@@ -18,15 +18,10 @@ import openai
 import pytest
 
 from tests.conftest import DEFAULT_MODEL, RunningEngine, start_engine
-from tests.forced import say_exactly
 from tests.model_tokens import never_ends
 from tests.waiting import wait_for
 
 ENDLESS = {"logit_bias": never_ends()}  # the model cannot end its reply: the length is certain
-SENTENCES = [
-    f"The {animal} walked slowly across the quiet field at dawn, looking for food."
-    for animal in ("cat", "dog", "fox", "owl", "bee", "ant", "elk", "yak")
-]
 
 
 def _user(text: str) -> list[dict[str, str]]:
@@ -104,46 +99,47 @@ def test_eight_concurrent_streams_through_the_sdk_all_complete(engine: RunningEn
     assert [(finish, tokens) for _text, finish, tokens in replies] == [("length", 40)] * 8
 
 
-def _forced(engine: RunningEngine, sentence: str) -> list[tuple[str, float]]:
-    """The sentence forced (a grammar), with each token's log probability under the model."""
+def _greedy(engine: RunningEngine, text: str) -> str:
     with engine.http() as http:
         body = http.post("/v1/chat/completions", json={
-            "messages": _user("Write one sentence."), "temperature": 0, "max_tokens": 60,
-            "logprobs": True, "response_format": say_exactly(sentence),
+            "messages": _user(text), "temperature": 0, "max_tokens": 64, **ENDLESS,
         }).json()  # fmt: skip
-    return [(t["token"], t["logprob"]) for t in body["choices"][0]["logprobs"]["content"]]
+    return str(body["choices"][0]["message"]["content"])
 
 
-def test_requests_decoded_together_see_only_their_own_context(engine: RunningEngine) -> None:
-    """Greedy text can differ with the batch (llama.cpp's numerics depend on the batch and the
-    cache layout; BENCHMARKS.md shows by how much), so this checks what must hold exactly:
-    each sequence's next-token distribution comes from its own context. Forced sentences give
-    every request certain tokens; their log probabilities decoded alone and eight at once
-    agree to within llama.cpp's noise, while the same sentence in another context differs by
-    whole nats."""
-    alone = [_forced(engine, s) for s in SENTENCES]
+def test_each_reply_decoded_with_others_equals_its_reply_alone(engine: RunningEngine) -> None:
+    """Each slot has a KV stream of its own, so a sequence's arithmetic never sees the others'
+    cells: eight greedy replies decoded together are exactly what each prompt gets alone
+    (with one shared pool they were not; BENCHMARKS.md has the measurement)."""
+    prompts = [f"Write a short story about a {animal}." for animal in
+               ("cat", "dog", "fox", "owl", "bee", "ant", "elk", "yak")]  # fmt: skip
+    alone = [_greedy(engine, p) for p in prompts]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        together = list(pool.map(lambda s: _forced(engine, s), SENTENCES))
-    gaps: list[float] = []
-    for a, b in zip(alone, together, strict=True):
-        for (token_a, lp_a), (token_b, lp_b) in zip(a, b, strict=False):
-            if token_a != token_b:
-                break  # a near-tie between two ways to spell the same text: compare no further
-            gaps.append(abs(lp_a - lp_b))
-    assert len(gaps) > 80
-    assert sum(gaps) / len(gaps) < 0.3
-    assert max(gaps) < 2.0
-    with engine.http() as http:
-        elsewhere = http.post("/v1/chat/completions", json={
-            "messages": _user("Tell me about boats."), "temperature": 0, "max_tokens": 60,
-            "logprobs": True, "response_format": say_exactly(SENTENCES[0]),
-        }).json()["choices"][0]["logprobs"]["content"]  # fmt: skip
-    moved = [
-        abs(t["logprob"] - lp)
-        for t, (tok, lp) in zip(elsewhere, alone[0], strict=False)
-        if t["token"] == tok
-    ]
-    assert sum(moved) / len(moved) > 3 * (sum(gaps) / len(gaps))  # the check can tell
+        together = list(pool.map(lambda p: _greedy(engine, p), prompts))
+    assert together == alone
+    assert len(set(alone)) == 8
+
+
+def test_a_conversation_pushed_out_of_its_slot_comes_back_from_ram(tmp_path: Path) -> None:
+    engine = start_engine(tmp_path, parallel=1)  # one slot: any other request pushes it out
+    history = _user(" ".join(f"Note {i}: the meeting moved to room {i + 3}." for i in range(40)))
+    try:
+        with engine.http() as http:
+
+            def ask(messages: list[dict[str, str]]) -> dict[str, object]:
+                body = {"messages": messages, "temperature": 0, "max_tokens": 8}
+                return http.post("/v1/chat/completions", json=body).json()  # type: ignore[no-any-return]
+
+            cold = ask(history)
+            ask(_user("Something else entirely."))  # takes the slot
+            kept = _serving(http)["state_cache_used_bytes"]
+            back = ask(history)
+    finally:
+        engine.process.stop()
+    assert back["usage"]["prompt_tokens_details"]["cached_tokens"] > 300  # type: ignore[index]
+    assert cold["usage"]["prompt_tokens_details"]["cached_tokens"] < 50  # type: ignore[index]
+    assert back["choices"] == cold["choices"]  # restored, not approximated
+    assert kept > 0  # it was in the RAM cache while the other request held the slot
 
 
 def test_a_request_joins_while_others_stream(engine: RunningEngine) -> None:
@@ -281,7 +277,7 @@ def test_prompt_lookup_drafts_change_nothing_in_the_output(tmp_path: Path) -> No
         engine.process.stop()
     assert after["drafted_accepted"] - before["drafted_accepted"] > 10  # it did guess, and right
     assert drafted["choices"][0]["message"] == plain["choices"][0]["message"]
-    assert drafted["usage"] == plain["usage"]
+    assert drafted["usage"]["completion_tokens"] == plain["usage"]["completion_tokens"]
 
 
 def test_a_soak_of_mixed_clients_with_hang_ups(tmp_path: Path) -> None:
