@@ -29,9 +29,9 @@ from engine.registry.model_registry import ModelEntry, ModelRegistry
 from engine.schemas import (
     ChatCompletionRequest,
     ChoiceLogprobs,
-    PromptTokensDetails,
     CompletionRequest,
     CustomModel,
+    PromptTokensDetails,
     SamplingFields,
     TokenLogprobOut,
     TopLogprob,
