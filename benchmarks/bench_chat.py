@@ -127,12 +127,16 @@ def raw_peak_rss_mib(threads: int) -> float:
 
 
 def start_peer(command: list[str], port: int) -> subprocess.Popen[bytes]:
+    """Start a reference server and wait until it has loaded its model (llama-server answers
+    /health with 503 while it loads)."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-            return process
+            for path in ("/health", "/v1/models"):
+                if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200:
+                    return process
+            time.sleep(0.3)
         except httpx.HTTPError:
             if process.poll() is not None:
                 break

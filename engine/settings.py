@@ -31,6 +31,7 @@ class ModelOptions(BaseModel):
     n_threads: int | None = Field(default=None, ge=1)
     n_gpu_layers: int | Literal["auto", "all"] | None = None
     chat_template: str | None = None
+    draft_model: str | None = None  # a small model of the same family that drafts for this one
 
 
 class Dirs(BaseModel):
@@ -142,7 +143,8 @@ class EngineSettings(BaseSettings):
     kv_unified: bool = False
     kv_tokens: int | None = Field(default=None, ge=256)  # the shared pool's size
     batch_tokens: int = Field(default=512, ge=32, le=8192)
-    step_ms: int = Field(default=120, ge=10, le=10_000)
+    flash_attn: Literal["auto", "on", "off"] = "auto"
+    step_ms: int = Field(default=200, ge=10, le=10_000)
     speculative: bool = True  # prompt-lookup drafts, verified in the same batched decode
     # Evicted sequences' states kept in RAM for when a conversation comes back; 0 turns it off.
     prompt_cache_bytes: int | None = Field(default=None, ge=0)
@@ -225,6 +227,7 @@ class EngineSettings(BaseSettings):
             n_threads=own.n_threads or self.n_threads,
             n_gpu_layers=own.n_gpu_layers if own.n_gpu_layers is not None else self.n_gpu_layers,
             chat_template=own.chat_template,
+            draft_model=own.draft_model,
         )
 
     @classmethod

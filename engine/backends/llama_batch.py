@@ -41,6 +41,7 @@ class LoadOptions:
     n_threads: int
     n_gpu_layers: int
     loras: tuple[tuple[Path, float], ...] = ()
+    flash_attn: str = "auto"  # llama.cpp's choice per device (on for CPUs: a tenth faster here)
 
 
 @functools.cache
@@ -171,7 +172,11 @@ class BatchModel:
         params.n_threads = params.n_threads_batch = options.n_threads
         params.kv_unified = options.kv_unified
         params.no_perf = True
-        params.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        params.flash_attn_type = {
+            "auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO,
+            "on": L.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+            "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+        }[options.flash_attn]
         self.ctx = L.llama_init_from_model(self.model, params)
         if not self.ctx:
             raise ModelLoadFailed(f"llama.cpp could not make a context for {path.name}")

@@ -21,6 +21,7 @@ from engine.registry.gguf_file import GgufInfo, read_gguf
 from engine.registry.gpu_fit import estimate, kv_bytes_per_layer
 from engine.registry.model_queue import ModelQueue
 from engine.registry.model_registry import ModelEntry, ModelRegistry
+from engine.serving.draft_model import Drafter
 from engine.serving.scheduler import Scheduler
 from engine.serving.sizing import ServingPlan, physical_cores, plan_serving
 from engine.serving.state_cache import StateCache
@@ -160,6 +161,7 @@ class ModelPool:
             batch_tokens=settings.batch_tokens,
             n_threads=plan.threads,
             n_gpu_layers=gpu_layers,
+            flash_attn=settings.flash_attn,
             loras=tuple((self._registry.custom.lora_path(a.path), a.scale) for a in adapters),
         )
         started = time.monotonic()
@@ -182,6 +184,7 @@ class ModelPool:
         settings = self._settings
         return Scheduler(
             lambda: self._call_loader(entry, options),
+            make_drafter=self._drafter_for(entry, options, plan),
             slots=plan.slots,
             batch_tokens=settings.batch_tokens,
             step_seconds=settings.step_ms / 1000,
@@ -189,6 +192,29 @@ class ModelPool:
             retry_after=settings.retry_after_seconds,
             state_cache=StateCache(plan.state_cache_bytes) if plan.state_cache_bytes else None,
         )
+
+    def _drafter_for(
+        self, entry: ModelEntry, options: LoadOptions, plan: ServingPlan
+    ) -> Callable[[BatchModel], Drafter] | None:
+        """The draft model the settings name for `entry` (loaded beside it, on its thread)."""
+        opts = self._settings.options_for(entry.custom.base if entry.custom else entry.id)
+        if not opts.draft_model:
+            return None
+        draft = self._registry.resolve(opts.draft_model)
+        info = read_gguf(draft.path)
+        gpu_layers = self._gpu_layers(draft, info, plan.kv_tokens, opts.n_gpu_layers or 0)
+        draft_options = replace(options, n_gpu_layers=gpu_layers, loras=())
+
+        def make(model: BatchModel) -> Drafter:
+            small = self._call_loader(draft, draft_options)
+            if small.n_vocab != model.n_vocab:
+                small.close()
+                raise ModelLoadFailed(
+                    f"the draft model '{draft.id}' has another vocabulary than '{entry.id}'"
+                )
+            return Drafter(small, plan.slots, options.batch_tokens)
+
+        return make
 
     def _call_loader(self, entry: ModelEntry, options: LoadOptions) -> BatchModel:
         try:

@@ -23,6 +23,7 @@ from typing import Generic, Protocol, TypeVar
 
 from engine.backends.llama_backend import GenerationParams, GenerationStats, Piece, TokenLogprob
 from engine.errors import Busy, GenerationFailed, HearthError
+from engine.serving.draft_model import Drafter
 from engine.serving.prompt_lookup import PromptLookup
 from engine.serving.state_cache import StateCache, common_prefix
 from engine.serving.text_out import TextOut
@@ -31,8 +32,11 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[Piece | HearthError], None]
 SAVE_AT_LEAST = 64  # a slot's cache shorter than this is not worth keeping in RAM
-DRAFT_MAX = 10
-DRAFT_PAUSE_STEPS = 16  # after guesses keep missing, stop guessing for a while
+DRAFT_MAX = 12
+DRAFT_PRIOR = 0.7  # the chance a guessed token is right, before a reply has shown its own
+DRAFT_QUIT = 0.3  # below this a reply's guesses are not worth checking
+DRAFT_PAUSE_STEPS = 16  # ... for a while
+SEND_SECONDS = 0.04  # text goes out at most this often per reply (first token at once)
 
 
 class Sampler(Protocol):
@@ -83,9 +87,11 @@ class Job:
     admitted: float = field(default_factory=time.monotonic)
     pending: int | None = None  # sampled, not yet evaluated: its cache entry comes next step
     generated: int = 0
-    misses: int = 0
+    hit_rate: float = DRAFT_PRIOR  # how often this reply's guessed tokens were right, smoothed
     paused_until: int = 0
     logprobs: list[TokenLogprob] = field(default_factory=list)  # for tokens not yet sent
+    outbox: str = ""  # text not yet sent
+    sent: float = 0.0  # when text was last sent
 
 
 @dataclass
@@ -136,6 +142,7 @@ class Scheduler(Generic[M]):
         max_pending: int,
         retry_after: int,
         state_cache: StateCache | None = None,
+        make_drafter: Callable[[M], Drafter] | None = None,
     ) -> None:
         self.slots = [Slot(seq=i) for i in range(slots)]
         self.batch_tokens = batch_tokens
@@ -143,7 +150,8 @@ class Scheduler(Generic[M]):
         # are read in chunks sized from the measured cost of a batch entry, so the others'
         # next tokens never wait for a whole long prompt.
         self.step_seconds = step_seconds
-        self._entry_seconds = 0.005  # measured as steps run
+        self._entry_seconds = 0.005  # a batch entry's cost, measured on big steps
+        self._single_seconds = 0.012  # a one-entry step's, measured too
         self.max_pending = max_pending
         self.retry_after = retry_after
         self.state_cache = state_cache
@@ -156,11 +164,12 @@ class Scheduler(Generic[M]):
         self._last_measure: float | None = None
         self._drafted = 0
         self._accepted = 0
+        self.drafter: Drafter | None = None
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
         self.model: M
         self._thread = threading.Thread(
-            target=self._run, args=(make_model,), name="hearth-scheduler", daemon=True
+            target=self._run, args=(make_model, make_drafter), name="hearth-scheduler", daemon=True
         )
         self._thread.start()
         self._loaded.wait()
@@ -216,10 +225,19 @@ class Scheduler(Generic[M]):
         self._thread.join()
 
     # -- the scheduler's thread ------------------------------------------------------------
-    def _run(self, make_model: Callable[[], M]) -> None:
+    def _run(
+        self, make_model: Callable[[], M], make_drafter: Callable[[M], Drafter] | None
+    ) -> None:
         try:
             self.model = make_model()
         except BaseException as exc:  # handed to the constructor's caller
+            self._load_error = exc
+            self._loaded.set()
+            return
+        try:
+            self.drafter = make_drafter(self.model) if make_drafter else None
+        except BaseException as exc:
+            self.model.close()
             self._load_error = exc
             self._loaded.set()
             return
@@ -227,6 +245,8 @@ class Scheduler(Generic[M]):
         try:
             self._serve()
         finally:
+            if self.drafter is not None:
+                self.drafter.close()
             self.model.close()
 
     def _serve(self) -> None:
@@ -255,11 +275,12 @@ class Scheduler(Generic[M]):
         self._admit()
         entries: list[tuple[int, int, int, bool]] = []
         decoding: list[tuple[Slot, int, list[int]]] = []  # slot, first entry, drafts
+        replies = sum(1 for s in self.slots if s.job is not None and s.job.pending is not None)
         for slot in self.slots:
             job = slot.job
             if job is None or job.pending is None:
                 continue
-            drafts = self._drafts(job, len(slot.cached), len(entries))
+            drafts = self._drafts(slot, job, len(entries), replies)
             decoding.append((slot, len(entries), drafts))
             pos = len(slot.cached)
             for i, token in enumerate([job.pending, *drafts]):
@@ -267,8 +288,8 @@ class Scheduler(Generic[M]):
         reading: list[tuple[Slot, int, int]] = []  # slot, first entry, prompt tokens taken
         room = self.batch_tokens - len(entries)
         budget = room
-        if decoding:
-            budget = min(room, max(16, int(self.step_seconds / self._entry_seconds) - len(entries)))
+        if decoding:  # at least a token a step, however deep (costly) the prompt has got
+            budget = min(room, max(1, int(self.step_seconds / self._entry_seconds) - len(entries)))
         by_arrival = sorted(
             (s for s in self.slots if s.job is not None and s.job.pending is None),
             key=lambda s: s.job.request.arrived if s.job else 0.0,
@@ -289,9 +310,11 @@ class Scheduler(Generic[M]):
             return
         started = time.monotonic()
         code = self.model.decode(entries)
+        took = time.monotonic() - started
         if len(entries) >= 8:  # big enough that the fixed cost of a step does not dominate
-            cost = (time.monotonic() - started) / len(entries)
-            self._entry_seconds = 0.8 * self._entry_seconds + 0.2 * cost
+            self._entry_seconds = 0.8 * self._entry_seconds + 0.2 * took / len(entries)
+        elif len(entries) == 1:
+            self._single_seconds = 0.9 * self._single_seconds + 0.1 * took
         if code != 0:
             self._decode_failed(code, decoding, reading)
             return
@@ -373,17 +396,40 @@ class Scheduler(Generic[M]):
         cache.put(slot.cached, self.model.save_sequence(slot.seq))
 
     # -- after a decode ----------------------------------------------------------------------
-    def _drafts(self, job: Job, pos: int, batched: int) -> list[int]:
+    def _drafts(self, slot: Slot, job: Job, batched: int, replies: int) -> list[int]:
         request = job.request
         if job.lookup is None or self._steps < job.paused_until:
             return []
+        pos = len(slot.cached)
         room = min(
-            DRAFT_MAX,
+            self._draft_length(job.hit_rate, replies),
             request.max_tokens - job.generated - 1,
             self.model.n_ctx - pos - 2,
             self.batch_tokens - batched - 1 - len(self.slots),  # the others' tokens come too
         )
-        return job.lookup.propose(room) if room > 0 else []
+        if room <= 0:
+            return []
+        if self.drafter is not None:
+            assert job.pending is not None
+            return self.drafter.propose(slot.seq, [*slot.cached, job.pending], room)
+        return job.lookup.propose(room)
+
+    def _draft_length(self, hit_rate: float, replies: int) -> int:
+        """How many guessed tokens pay for their checking. Each costs a batch entry (its cost
+        measured per model and machine) in a step that makes a token for each of `replies`;
+        k guesses add p + p^2 + ... + p^k tokens when each is right with chance p. On a CPU,
+        where an entry costs about half a one-token step, few pay and only when nearly all
+        are right, and none when many replies already fill the batch; where entries are cheap
+        (a GPU, a big model), many do."""
+        single, entry = self._single_seconds, self._entry_seconds
+        base = single + entry * (replies - 1)
+        best, best_rate, expected = 0, replies / base, float(replies)
+        for k in range(1, DRAFT_MAX + 1):
+            expected += hit_rate**k
+            rate = expected / (base + entry * k)
+            if rate > best_rate:
+                best, best_rate = k, rate
+        return best
 
     def _after_read(self, slot: Slot, first: int, take: int) -> int:
         job = slot.job
@@ -410,9 +456,11 @@ class Scheduler(Generic[M]):
         if drafts:
             self._drafted += len(drafts)
             self._accepted += accepted
-            job.misses = job.misses + 1 if accepted == 0 else 0
-            if job.misses >= 3:
-                job.misses, job.paused_until = 0, self._steps + DRAFT_PAUSE_STEPS
+            # Guesses are checked in order: a run of `accepted` rights, then (maybe) a wrong.
+            seen = accepted / (accepted + (1 if accepted < len(drafts) else 0))
+            job.hit_rate = 0.6 * job.hit_rate + 0.4 * seen
+            if job.hit_rate < DRAFT_QUIT:
+                job.hit_rate, job.paused_until = DRAFT_PRIOR, self._steps + DRAFT_PAUSE_STEPS
             if accepted < len(drafts):
                 self.model.forget(slot.seq, len(slot.cached))  # the wrong guesses' entries
         return self._emit_tokens(slot, sampled)
@@ -456,12 +504,20 @@ class Scheduler(Generic[M]):
         return len(tokens)
 
     @staticmethod
-    def _send(job: Job, text: str) -> None:
+    def _send(job: Job, text: str, reason: str | None = None) -> None:
+        """Pass text on: the first at once, then at most every SEND_SECONDS (a piece per token
+        costs the event loop and the client a wake-up each, which a 2-core machine pays for
+        in decode speed), and whatever is held when the reply ends."""
+        job.outbox += text
+        now = time.monotonic()
+        if reason is None and job.sent and now - job.sent < SEND_SECONDS:
+            return
         logprobs = None
         if job.request.params.logprobs is not None:
             logprobs, job.logprobs = job.logprobs, []
-        if text or logprobs:
-            job.request.emit(Piece(text=text, logprobs=logprobs))
+        if job.outbox or logprobs or reason is not None:
+            job.request.emit(Piece(text=job.outbox, finish_reason=reason, logprobs=logprobs))
+            job.outbox, job.sent = "", now
 
     def _finish(self, slot: Slot, reason: str, error: HearthError | None = None) -> None:
         job = slot.job
@@ -470,7 +526,12 @@ class Scheduler(Generic[M]):
         slot.job = None
         slot.used = time.monotonic()
         # A cancelled job's last token may not be in the cache yet: what is cached stays valid.
-        job.request.emit(error if error is not None else Piece(text="", finish_reason=reason))
+        if error is None:
+            self._send(job, "", reason)
+            return
+        if job.outbox:
+            job.request.emit(Piece(job.outbox))
+        job.request.emit(error)
 
     # -- failures ----------------------------------------------------------------------------
     def _decode_failed(

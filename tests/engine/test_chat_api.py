@@ -183,7 +183,8 @@ def test_greedy_reply_matches_llama_cpp_in_process(http: httpx.Client) -> None:
     from engine.settings import default_embedded_dir
 
     path = default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    raw = Llama(model_path=str(path), n_ctx=2048, verbose=False)
+    # The same arithmetic as the engine's: flash attention, as llama.cpp picks it on a CPU.
+    raw = Llama(model_path=str(path), n_ctx=2048, flash_attn=True, verbose=False)
     try:
         messages = [{"role": "user", "content": "Count from 1 to 10, comma separated."}]
         expected = raw.create_chat_completion(messages, temperature=0, max_tokens=30)

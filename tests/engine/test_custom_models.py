@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,31 @@ def test_lora_scale_zero_equals_base_and_a_large_scale_differs(engine: RunningEn
         on = _text(_reply(http, "lora-on"))
     assert off == base
     assert on != base
+
+
+def test_a_lora_model_and_its_base_are_served_side_by_side(engine: RunningEngine) -> None:
+    """Two loaded models (the base, and the base with its adapter) generate at once. The base
+    replies exactly as alone; the noisy test adapter makes its model's distribution nearly
+    flat, so there only its difference from the base is certain."""
+    with engine.http() as http:
+        http.post("/v1/custom-models", json={
+            "id": "lora-side", "base": DEFAULT_MODEL,
+            "loras": [{"path": "noisy-lora.gguf", "scale": 2.0}],
+        })  # fmt: skip
+        alone = {name: _text(_reply(http, name)) for name in (DEFAULT_MODEL, "lora-side")}
+        serving = http.get("/health").json()["serving"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        names = [DEFAULT_MODEL, "lora-side"] * 2
+
+        def ask(name: str) -> str:
+            with engine.http() as http:
+                return _text(_reply(http, name))
+
+        together = list(pool.map(ask, names))
+    assert [together[0], together[2]] == [alone[DEFAULT_MODEL]] * 2
+    assert all(text and text != alone[DEFAULT_MODEL] for text in (together[1], together[3]))
+    assert alone["lora-side"] != alone[DEFAULT_MODEL]
+    assert {DEFAULT_MODEL, "lora-side"} <= set(serving)  # two schedulers, one per loaded model
 
 
 def test_system_prompt_and_defaults_apply_and_requests_override(engine: RunningEngine) -> None:

@@ -183,7 +183,7 @@ def test_requests_share_steps_and_a_late_one_joins_at_once(model: FakeModel) -> 
 
 
 def test_a_long_prompt_is_read_in_chunks_between_the_others_tokens(model: FakeModel) -> None:
-    sched = scheduler(model, step_seconds=0.0)  # the smallest chunks: 16 prompt tokens a step
+    sched = scheduler(model, step_seconds=0.0)  # the smallest chunks: a token a step
     try:
         streaming, out = request([51], max_tokens=1_000_000)  # never ends by itself
         sched.submit(streaming)

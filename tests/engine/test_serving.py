@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import httpx
 import openai
 import pytest
 
+from engine.settings import default_embedded_dir
 from tests.conftest import DEFAULT_MODEL, RunningEngine, start_engine
 from tests.model_tokens import never_ends
 from tests.waiting import wait_for
@@ -342,3 +344,27 @@ def test_a_soak_of_mixed_clients_with_hang_ups(tmp_path: Path) -> None:
     # Past the first seconds, growth is bounded by the RAM cache (the KV cache is allocated
     # when the model loads) plus the allocator's slack.
     assert max(rss) - baseline < cache + 200 * 1024 * 1024, (baseline, max(rss))
+
+
+def test_a_draft_model_drafts_and_changes_nothing_in_the_output(tmp_path: Path) -> None:
+    """A copy of the model drafts for it (a real setup pairs a small model with a big one of
+    the same family): nearly every guess is right, and the reply is the same."""
+    home = tmp_path / "home"
+    models = home / "data" / "models"
+    models.mkdir(parents=True)
+    shutil.copy(default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf", models / "drafter.gguf")
+    engine = start_engine(
+        home, parallel=1, model_options={DEFAULT_MODEL: {"draft_model": "drafter"}}
+    )
+    ask = {"messages": _user("Write a short story about a lighthouse."), "temperature": 0,
+           "max_tokens": 60}  # fmt: skip
+    try:
+        with engine.http() as http:
+            plain = http.post("/v1/chat/completions", json={**ask, "speculative": False}).json()
+            drafted = http.post("/v1/chat/completions", json=ask).json()
+            state = _serving(http)
+    finally:
+        engine.process.stop()
+    assert drafted["choices"][0]["message"] == plain["choices"][0]["message"]
+    assert state["drafted_tokens"] > 20
+    assert state["drafted_accepted"] / state["drafted_tokens"] > 0.9
