@@ -1,0 +1,147 @@
+"""Hearth's stored conversations and memories."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.schemas.chat import ChatCompletion, ChatCompletionChunk, SamplingFields
+
+OverflowPolicy = Literal["summarize", "rolling_window", "stop"]
+
+
+class ConversationMessage(BaseModel):
+    id: int
+    role: str
+    content: str
+    token_count: int | None = None
+    model: str | None = None
+    provider: str | None = None
+    finish_reason: str | None = None
+    interrupted: bool = False
+    timings: dict[str, float] | None = None
+    created_at: float
+
+
+class Conversation(BaseModel):
+    id: str
+    object: Literal["conversation"] = "conversation"
+    title: str | None = None
+    model: str | None = None
+    system_prompt: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    overflow_policy: OverflowPolicy = "summarize"
+    created_at: float
+    updated_at: float
+    summary: str | None = None
+    messages: list[ConversationMessage] | None = None
+
+
+class ConversationList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Conversation]
+
+
+class NewMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class RecordedMessage(NewMessage):
+    """A turn answered elsewhere (a remote model, an image turn) kept in the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(max_length=1_000_000)
+    model: str | None = Field(default=None, max_length=256)
+    provider: str | None = Field(default=None, max_length=128)
+    token_count: int | None = Field(default=None, ge=0)
+    finish_reason: str | None = Field(default=None, max_length=32)
+    interrupted: bool = False
+    timings: dict[str, float] | None = None
+
+
+class RecordMessages(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[RecordedMessage] = Field(min_length=1, max_length=100)
+
+
+class ConversationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=500)
+    model: str | None = None
+    system_prompt: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    overflow_policy: OverflowPolicy = "summarize"
+    messages: list[NewMessage] = Field(default_factory=list, max_length=10_000)
+
+
+class ConversationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=500)
+    model: str | None = None
+    system_prompt: str | None = None
+    params: dict[str, Any] | None = None
+    overflow_policy: OverflowPolicy | None = None
+
+
+class SendMessage(SamplingFields):
+    """A user turn in a stored conversation, with optional chat parameters for this reply."""
+
+    content: str = Field(min_length=1)
+    remember: bool | None = None  # save "remember that ..." requests as memories
+
+
+class ContextReport(BaseModel):
+    """What the context builder did for a reply: nothing is left out silently."""
+
+    policy: OverflowPolicy
+    prompt_tokens: int
+    context_window: int
+    messages_total: int
+    messages_included: int
+    messages_left_out: int
+    summary_used: bool
+    summarized_messages: int
+    memories_used: list[int] = Field(default_factory=list)
+    memory_saved: int | None = None
+
+
+class ConversationReply(ChatCompletion):
+    """A reply in a stored conversation: a chat completion plus what the context held."""
+
+    conversation_id: str
+    message_id: int | None = None
+    context: ContextReport
+
+
+class ConversationChunk(ChatCompletionChunk):
+    """A streamed chunk of such a reply; the first and last carry the Hearth fields."""
+
+    conversation_id: str
+    message_id: int | None = None
+    context: ContextReport | None = None
+
+
+class Memory(BaseModel):
+    id: int
+    object: Literal["memory"] = "memory"
+    content: str
+    source: str = "api"
+    created_at: float
+    updated_at: float
+
+
+class MemoryList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Memory]
+
+
+class MemoryWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=1, max_length=2000)
