@@ -42,6 +42,10 @@ fi
 
 echo "==> embedded models"
 "$py" -m engine install-models
+if [ "$profile" = "dev" ]; then
+  echo "==> test models"
+  "$py" scripts/test_models.py
+fi
 
 # The desktop's translations: compiled from the .ts sources the repository keeps.
 for ts in app/ui/i18n/*.ts; do

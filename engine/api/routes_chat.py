@@ -23,15 +23,27 @@ from engine.schemas import (
     CompletionChoice,
     CompletionRequest,
     ServedBy,
+    ToolCallDelta,
+    ToolCallDeltaFunction,
 )
 from engine.services.generation import Generation, choice_logprobs
+from engine.tools.calls import CallDelta
 
 router = APIRouter(prefix="/v1")
 
 
+def _call_delta(delta: CallDelta) -> ToolCallDelta:
+    return ToolCallDelta(
+        index=delta.index,
+        id=delta.id,
+        type="function" if delta.id else None,
+        function=ToolCallDeltaFunction(name=delta.name, arguments=delta.arguments),
+    )
+
+
 def _finish(reason: str | None) -> str:
     # OpenAI's reasons; a cancelled reply only reaches clients that stayed, as a stop.
-    return reason if reason in ("stop", "length", "content_filter") else "stop"
+    return reason if reason in ("stop", "length", "content_filter", "tool_calls") else "stop"
 
 
 def _audit(request: Request, gen: Generation | RoutedReply) -> None:
@@ -60,8 +72,9 @@ async def chat_completions(
         return sse_response(events, headers)
     text, finish = await gen.collect()
     _audit(request, gen)
+    calls = gen.tool_calls()
     choice = ChatChoice(
-        message=AssistantMessage(content=text),
+        message=AssistantMessage(content=text or (None if calls else ""), tool_calls=calls or None),
         finish_reason=_finish(finish),
         logprobs=choice_logprobs(gen.logprobs if req.logprobs else None),
     )
@@ -94,7 +107,11 @@ async def _chat_events(
     try:
         yield event(chunk(ChunkDelta(role="assistant", content=""), served=gen.served))
         async for piece in gen.pieces():
-            if piece.logprobs is not None:
+            if piece.calls:
+                if piece.text:
+                    yield content(piece.text)
+                yield event(chunk(ChunkDelta(tool_calls=[_call_delta(c) for c in piece.calls])))
+            elif piece.logprobs is not None:
                 with_logprobs = chunk(ChunkDelta(content=piece.text))
                 with_logprobs.choices[0].logprobs = choice_logprobs(piece.logprobs)
                 yield event(with_logprobs)

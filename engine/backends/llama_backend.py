@@ -39,6 +39,8 @@ class GenerationParams:
     logprobs: int | None = None  # None: none; n: the chosen token's and n alternatives'
     json_mode: bool = False
     json_schema: dict[str, Any] | None = None
+    grammar: str | None = None  # GBNF (function calls); with triggers it waits for one
+    grammar_triggers: list[str] = field(default_factory=list)  # regexes; group 1 starts it
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,24 @@ class TokenLogprob:
 
 
 @dataclass
+class CallDelta:
+    """Part of a function call as it is written: its start (id, name), or more of its JSON
+    arguments."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass
 class Piece:
     """A piece of generated text; the last one carries the finish reason."""
 
     text: str
     finish_reason: str | None = None
     logprobs: list[TokenLogprob] | None = None
+    calls: list[CallDelta] | None = None
 
 
 @dataclass

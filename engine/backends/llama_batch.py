@@ -81,18 +81,19 @@ class SamplerChain:
             )
         grammar = _grammar_text(params)
         if grammar is not None:
-            sampler = L.llama_sampler_init_grammar(model.vocab, grammar.encode(), b"root")
+            sampler = grammar_sampler(model.vocab, grammar, params.grammar_triggers)
             if not sampler:
                 self.close()
                 raise InvalidInput(
-                    "the JSON schema cannot be turned into a grammar", param="response_format"
+                    "the JSON schema cannot be turned into a grammar",
+                    param="tools" if params.grammar else "response_format",
                 )
             L.llama_sampler_chain_add(chain, sampler)
         if params.frequency_penalty or params.presence_penalty:
             L.llama_sampler_chain_add(
                 chain,
                 L.llama_sampler_init_penalties(
-                    n_ctx, 1.0, params.frequency_penalty, params.presence_penalty
+                    model.n_vocab, n_ctx, 1.0, params.frequency_penalty, params.presence_penalty
                 ),
             )
         if params.temperature <= 0:
@@ -117,7 +118,24 @@ class SamplerChain:
             self._chain = None
 
 
+def grammar_sampler(vocab: Any, grammar: str, triggers: list[str]) -> Any:
+    """A grammar over the whole reply, or (with triggers) one that starts where a trigger
+    pattern matches: text before it is free, a call it starts is finished under it. NULL when
+    llama.cpp cannot parse the grammar."""
+    import llama_cpp as L
+
+    if not triggers:
+        return L.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+    patterns = (ctypes.c_char_p * len(triggers))(*[t.encode() for t in triggers])
+    no_tokens = (L.llama_token * 1)()
+    return L.llama_sampler_init_grammar_lazy_patterns(
+        vocab, grammar.encode(), b"root", patterns, len(triggers), no_tokens, 0
+    )
+
+
 def _grammar_text(params: GenerationParams) -> str | None:
+    if params.grammar is not None:
+        return params.grammar
     if not params.json_mode and params.json_schema is None:
         return None
     from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
@@ -236,7 +254,10 @@ class BatchModel:
         return list(tokens[:n])
 
     def chat_prompt(
-        self, messages: Sequence[dict[str, Any]], template: str | None = None
+        self,
+        messages: Sequence[dict[str, Any]],
+        template: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Prompt:
         """Render `messages` with the chat template (the model's own unless a custom model or
         the settings give one) and tokenize the result."""
@@ -244,7 +265,7 @@ class BatchModel:
         if formatter is None:
             formatter = self._formatters[template] = self._chat_formatter(template)
         try:
-            rendered = formatter(messages=list(messages))
+            rendered = formatter(messages=list(messages), tools=tools)
         except Exception as exc:  # the template itself may raise on message orders it refuses
             raise InvalidInput(
                 f"the model's chat template refused these messages: {exc}", param="messages"
@@ -370,8 +391,10 @@ class Prompter:
     def n_ctx(self) -> int:
         return self.model.n_ctx
 
-    def chat_prompt(self, messages: Sequence[dict[str, Any]]) -> Prompt:
-        return self.model.chat_prompt(messages, self.template)
+    def chat_prompt(
+        self, messages: Sequence[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> Prompt:
+        return self.model.chat_prompt(messages, self.template, tools)
 
     def text_prompt(self, text: str) -> Prompt:
         return self.model.text_prompt(text)

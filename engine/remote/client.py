@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from engine.backends.llama_backend import Piece
+from engine.backends.llama_backend import CallDelta, Piece
 from engine.errors import HearthError
 from engine.schemas import Provider, Usage
 from engine.security.moderation import OutputFilter, all_flags
@@ -101,10 +101,12 @@ class RemoteReply:
                     self.completion_tokens = chunk["usage"].get("completion_tokens", 0)
                     self.estimated = False
                 for choice in chunk.get("choices") or []:
-                    text = (choice.get("delta") or choice.get("message") or {}).get("content") or ""
+                    said = choice.get("delta") or choice.get("message") or {}
+                    text = said.get("content") or ""
                     if text and self.estimated:
                         self.completion_tokens += 1  # one delta per token, near enough
-                    yield Piece(text=text, finish_reason=choice.get("finish_reason"))
+                    calls = _call_deltas(said.get("tool_calls"))
+                    yield Piece(text, choice.get("finish_reason"), None, calls)
         finally:
             await self._close()
 
@@ -127,6 +129,24 @@ class RemoteReply:
             parts.append(piece.text)
             finish = piece.finish_reason or finish
         return "".join(parts), finish
+
+
+def _call_deltas(calls: Any) -> list[CallDelta] | None:
+    """A provider's tool calls (whole in a message, or deltas in a stream) as deltas."""
+    if not isinstance(calls, list) or not calls:
+        return None
+    out = []
+    for position, call in enumerate(calls):
+        function = call.get("function") or {}
+        out.append(
+            CallDelta(
+                index=int(call.get("index", position)),
+                id=call.get("id"),
+                name=function.get("name"),
+                arguments=function.get("arguments") or "",
+            )
+        )
+    return out
 
 
 class RemoteClient:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.backends.llama_backend import Piece, TokenLogprob
+from engine.backends.llama_backend import CallDelta, Piece, TokenLogprob
 from engine.errors import (
     Busy,
     ContextLengthExceeded,
@@ -27,11 +27,19 @@ from engine.errors import (
 )
 from engine.remote.client import BudgetExceeded, RemoteClient, RemoteError
 from engine.remote.providers import ProviderStore
-from engine.schemas import ChatCompletionRequest, Provider, ServedBy, Usage
+from engine.schemas import (
+    ChatCompletionRequest,
+    Provider,
+    ServedBy,
+    ToolCall,
+    ToolCallFunction,
+    Usage,
+)
 from engine.security.key_vault import KeyVault
 from engine.security.redaction import Redaction, Redactor, StreamRestorer
 from engine.services.generation import GenerationService
 from engine.settings import EngineSettings
+from engine.tools.calls import assemble
 from engine.usage.response_cache import CachedAnswer, ResponseCache, cache_key
 from engine.usage.store import UsageEntry, UsageStore, cost_of
 
@@ -45,6 +53,7 @@ FALLBACK_REASONS: dict[type[HearthError], str] = {
 }
 _OPENAI_FIELDS = (
     "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "stop", "seed",
+    "response_format", "tools", "tool_choice", "parallel_tool_calls",
 )  # fmt: skip
 
 
@@ -88,6 +97,7 @@ class RoutedReply:
     record: Callable[[RoutedReply], None]
     text: list[str] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)  # when the request asked
+    calls: list[CallDelta] = field(default_factory=list)  # function calls, as they came
     finish_reason: str | None = None
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
@@ -129,13 +139,21 @@ class RoutedReply:
                     self.text.append(text)
                 self.finish_reason = piece.finish_reason or self.finish_reason
                 self.logprobs.extend(piece.logprobs or [])
-                if text or piece.finish_reason or piece.logprobs:
-                    yield Piece(text, piece.finish_reason, piece.logprobs)
+                self.calls.extend(piece.calls or [])
+                if text or piece.finish_reason or piece.logprobs or piece.calls:
+                    yield Piece(text, piece.finish_reason, piece.logprobs, piece.calls)
             completed = True
         finally:
             self.ended = time.monotonic()
             if completed:
                 self.record(self)
+
+    def tool_calls(self) -> list[ToolCall]:
+        """The reply's function calls, whole (after `pieces()` or `collect()`)."""
+        return [
+            ToolCall(id=call_id, function=ToolCallFunction(name=name, arguments=arguments))
+            for call_id, name, arguments in assemble(self.calls)
+        ]
 
     async def collect(self) -> tuple[str, str | None]:
         async for _piece in self.pieces():
@@ -226,15 +244,14 @@ class ChatRouter:
         self, req: ChatCompletionRequest, target: tuple[Provider, str] | None, reason: str | None
     ) -> RoutedReply:
         provider, remote_model = target if target else (None, None)
-        use_cache = provider is not None or self._settings.cache_local
+        # A cached answer is text only; replies that may be calls are never replayed.
+        use_cache = (provider is not None or self._settings.cache_local) and not req.tools
         model_label = (
             f"{provider.name}/{remote_model}"
             if provider
             else (req.model or self._settings.default_model)
         )
-        body = req.model_dump(
-            exclude_none=True, include={"messages", *_OPENAI_FIELDS, "response_format"}
-        )
+        body = req.model_dump(exclude_none=True, include={"messages", *_OPENAI_FIELDS})
         key = cache_key(model_label, body) if use_cache and self._settings.cache_entries else None
         hit = self._cache.get(key) if key else None
         if hit is not None:
@@ -257,9 +274,17 @@ class ChatRouter:
             # The same moderation as a local request, then redaction, on the way out.
             screened_text = self._generation.screen(message.text(), flags)
             text, redaction = self._redactor.redact(screened_text, redaction)
-            messages.append(
-                {"role": "system" if message.role == "developer" else message.role, "content": text}
-            )
+            wired: dict[str, Any] = {
+                "role": "system" if message.role == "developer" else message.role,
+                "content": text,
+            }
+            # Calls and their results travel as they are (their arguments are the model's own
+            # output, sent back to the provider that wrote them).
+            if message.tool_calls:
+                wired["tool_calls"] = [c.model_dump() for c in message.tool_calls]
+            if message.tool_call_id:
+                wired["tool_call_id"] = message.tool_call_id
+            messages.append(wired)
         await self._check_budget(provider)
         key_value = (
             await self._blocking(self._keystore.get, provider.key_name)

@@ -76,6 +76,16 @@ from engine.schemas.operations import (
     ProviderView,
     SettingsUpdate,
 )
+from engine.schemas.tools import (
+    FunctionDefinition,
+    NamedToolChoice,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallDeltaFunction,
+    ToolCallFunction,
+    ToolChoice,
+)
 
 __all__ = [
     "DEFAULT_PORT",
@@ -108,6 +118,7 @@ __all__ = [
     "EngineSettingsView",
     "ErrorBody",
     "ErrorResponse",
+    "FunctionDefinition",
     "Health",
     "ImagePart",
     "ImageURL",
@@ -122,6 +133,7 @@ __all__ = [
     "ModelCard",
     "ModelDetail",
     "ModelList",
+    "NamedToolChoice",
     "NewMessage",
     "OverflowPolicy",
     "PromptTokensDetails",
@@ -141,6 +153,12 @@ __all__ = [
     "StreamOptions",
     "TextPart",
     "TokenLogprobOut",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallDeltaFunction",
+    "ToolCallFunction",
+    "ToolChoice",
     "TopLogprob",
     "Usage",
 ]

@@ -40,6 +40,7 @@ from engine.schemas import (
 from engine.security.moderation import Moderator, OutputFilter, all_flags
 from engine.services.image_parts import RemoteImages, vision_messages
 from engine.services.thread_stream import END, LoopQueue, ThreadStream
+from engine.services.tool_calling import ToolPlan, plan_tools, template_messages, with_calls
 from engine.serving.model_pool import LoadedModel, ModelPool
 from engine.serving.scheduler import Request
 
@@ -69,8 +70,8 @@ async def screened(
             return
         if piece.finish_reason is not None:
             text += screen.flush()
-        if text or piece.finish_reason or piece.logprobs:
-            yield Piece(text, piece.finish_reason, piece.logprobs)
+        if text or piece.finish_reason or piece.logprobs or piece.calls:
+            yield Piece(text, piece.finish_reason, piece.logprobs, piece.calls)
 
 
 def _with_defaults(
@@ -99,7 +100,8 @@ def _join_pieces(first: Piece, second: Piece) -> Piece | None:
         if first.logprobs is not None or second.logprobs is not None
         else None
     )
-    return Piece(first.text + second.text, second.finish_reason, logprobs)
+    calls = (first.calls or []) + (second.calls or []) or None
+    return Piece(first.text + second.text, second.finish_reason, logprobs, calls)
 
 
 @dataclass
@@ -114,10 +116,15 @@ class Generation:
     _stream: LoopQueue[Piece]
     output_filter: OutputFilter | None = None
     input_flags: dict[str, list[str]] = field(default_factory=dict)
+    tool_plan: ToolPlan | None = None
 
     def pieces(self) -> AsyncIterator[Piece]:
-        """The reply as it comes, screened by the output filter when there is one."""
-        return screened(self._stream.items(_join_pieces), self.output_filter, self.cancel)
+        """The reply as it comes: calls parsed out when tools were offered, the text screened
+        by the output filter when there is one."""
+        source = self._stream.items(_join_pieces)
+        if self.tool_plan is not None:
+            source = with_calls(source, self.tool_plan)
+        return screened(source, self.output_filter, self.cancel)
 
     def flags(self) -> dict[str, list[str]]:
         """Moderation hits on the way in and out (for the audit log)."""
@@ -195,15 +202,10 @@ def params_from(
     )
 
 
-def _chat_messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
-    messages = []
-    for message in req.messages:
-        # 'developer' is OpenAI's newer name for the system role; templates know 'system'.
-        role = "system" if message.role == "developer" else message.role
-        messages.append({"role": role, "content": message.text()})
-    if all(m["role"] == "system" for m in messages):
+def _check_roles(req: ChatCompletionRequest) -> None:
+    # 'developer' is OpenAI's newer name for the system role; templates know 'system'.
+    if all(m.role in ("system", "developer") for m in req.messages):
         raise InvalidInput("messages must hold at least one user message", param="messages")
-    return messages
 
 
 class GenerationService:
@@ -261,8 +263,11 @@ class GenerationService:
             req = _with_defaults(req, recommended, entry.custom)
         if any(m.has_images() for m in req.messages):
             return await self._start_image_chat(req, entry)
+        _check_roles(req)
         flags: dict[str, list[str]] = {}
-        messages = [{**m, "content": self.screen(m["content"], flags)} for m in _chat_messages(req)]
+        plan = plan_tools(req, await self._template_text(entry))
+        messages = template_messages(req.messages, plan, lambda text: self.screen(text, flags))
+        tools = plan.tools if plan is not None and plan.renders_tools else None
         fmt = req.response_format
         json_mode = fmt is not None and fmt.type == "json_object"
         schema = None
@@ -273,9 +278,23 @@ class GenerationService:
         params = params_from(
             req, json_mode=json_mode, schema=schema, logprobs=req.logprob_alternatives()
         )
-        gen = await self._start_text(entry, params, lambda m: m.chat_prompt(messages))
+        if plan is not None:  # the calls' grammar takes the place of any response format
+            params.grammar, params.grammar_triggers = plan.grammar()
+            params.json_mode, params.json_schema = False, None
+        gen = await self._start_text(entry, params, lambda m: m.chat_prompt(messages, tools))
         gen.input_flags = flags
+        gen.tool_plan = plan
         return gen
+
+    async def _template_text(self, entry: ModelEntry) -> str | None:
+        """The chat template an entry's prompts are rendered with (to know its call format)."""
+        chosen = (entry.custom.chat_template if entry.custom else None) or self._chat_template(
+            entry.custom.base if entry.custom else entry.id
+        )
+        if chosen:
+            return chosen
+        info = await asyncio.get_running_loop().run_in_executor(None, self._pool.inspect, entry)
+        return info.chat_template
 
     async def _start_image_chat(self, req: ChatCompletionRequest, entry: ModelEntry) -> Generation:
         if entry.projector is None:

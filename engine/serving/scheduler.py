@@ -24,6 +24,7 @@ from typing import Generic, Protocol, TypeVar
 from engine.backends.llama_backend import GenerationParams, GenerationStats, Piece, TokenLogprob
 from engine.errors import Busy, GenerationFailed, HearthError
 from engine.serving.draft_model import Drafter
+from engine.serving.pacing import StepPacer
 from engine.serving.prompt_lookup import PromptLookup
 from engine.serving.state_cache import StateCache, common_prefix
 from engine.serving.text_out import TextOut
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[Piece | HearthError], None]
 SAVE_AT_LEAST = 64  # a slot's cache shorter than this is not worth keeping in RAM
-DRAFT_MAX = 12
+SHORT = 48  # prompt tokens read whole whatever the step's budget
+IDLE_GATHER = 0.005  # waking from idle, wait this long for requests sent at the same moment
 DRAFT_PRIOR = 0.7  # the chance a guessed token is right, before a reply has shown its own
 DRAFT_QUIT = 0.3  # below this a reply's guesses are not worth checking
 DRAFT_PAUSE_STEPS = 16  # ... for a while
@@ -102,6 +104,12 @@ class Slot:
     used: float = 0.0
 
 
+def _short(slot: Slot) -> bool:
+    """Whether a slot's request had little of its prompt to read (not: has little left)."""
+    job = slot.job
+    return job is not None and len(job.request.prompt) - job.request.stats.cached_tokens <= SHORT
+
+
 def _worth(cached: list[int], prompt: list[int]) -> int:
     """What placing `prompt` in a slot holding `cached` gains (tokens not read again) less
     what it loses (cached tokens overwritten): the next turn of a conversation goes back to
@@ -146,12 +154,9 @@ class Scheduler(Generic[M]):
     ) -> None:
         self.slots = [Slot(seq=i) for i in range(slots)]
         self.batch_tokens = batch_tokens
-        # While replies stream, a step reading a prompt should take about this long: prompts
-        # are read in chunks sized from the measured cost of a batch entry, so the others'
-        # next tokens never wait for a whole long prompt.
-        self.step_seconds = step_seconds
-        self._entry_seconds = 0.005  # a batch entry's cost, measured on big steps
-        self._single_seconds = 0.012  # a one-entry step's, measured too
+        # While replies stream, a step reading a prompt takes about step_seconds, so the
+        # others' next tokens never wait for a whole long prompt.
+        self.pacer = StepPacer(step_seconds, batch_tokens)
         self.max_pending = max_pending
         self.retry_after = retry_after
         self.state_cache = state_cache
@@ -252,10 +257,13 @@ class Scheduler(Generic[M]):
     def _serve(self) -> None:
         while True:
             with self._wake:
+                idle = not self._busy()
                 while not self._closed and not self._waiting and not self._busy():
                     self._wake.wait()
                 if self._closed:
                     break
+            if idle:
+                time.sleep(IDLE_GATHER)  # clients starting together share the first step
             try:
                 self._step()
             except Exception as exc:  # a failure must end the requests, not the thread
@@ -287,21 +295,25 @@ class Scheduler(Generic[M]):
                 entries.append((token, pos + i, slot.seq, True))
         reading: list[tuple[Slot, int, int]] = []  # slot, first entry, prompt tokens taken
         room = self.batch_tokens - len(entries)
-        budget = room
-        if decoding:  # at least a token a step, however deep (costly) the prompt has got
-            budget = min(room, max(1, int(self.step_seconds / self._entry_seconds) - len(entries)))
+        budget = self.pacer.prompt_budget(bool(decoding), room)
+        reading_start = len(entries)
+        # Short prompts (a question, a conversation's next turn) first and whole: their first
+        # token comes a step later at little cost to the others. Then the rest by arrival.
         by_arrival = sorted(
             (s for s in self.slots if s.job is not None and s.job.pending is None),
-            key=lambda s: s.job.request.arrived if s.job else 0.0,
+            key=lambda s: (not _short(s), s.job.request.arrived if s.job else 0.0),
         )
         for slot in by_arrival:
-            if budget <= 0:
-                break
             job = slot.job
             assert job is not None
-            prompt = job.request.prompt
-            take = min(budget, len(prompt) - job.next_prompt)
+            left = len(job.request.prompt) - job.next_prompt
+            take = min(
+                room - (len(entries) - reading_start), left, left if _short(slot) else budget
+            )
+            if take <= 0:
+                break
             reading.append((slot, len(entries), take))
+            prompt = job.request.prompt
             for k in range(take):
                 i = job.next_prompt + k
                 entries.append((prompt[i], i, slot.seq, i == len(prompt) - 1))
@@ -310,11 +322,8 @@ class Scheduler(Generic[M]):
             return
         started = time.monotonic()
         code = self.model.decode(entries)
-        took = time.monotonic() - started
-        if len(entries) >= 8:  # big enough that the fixed cost of a step does not dominate
-            self._entry_seconds = 0.8 * self._entry_seconds + 0.2 * took / len(entries)
-        elif len(entries) == 1:
-            self._single_seconds = 0.9 * self._single_seconds + 0.1 * took
+        read = len(entries) - reading_start
+        self.pacer.observe(len(entries), read, bool(decoding), time.monotonic() - started)
         if code != 0:
             self._decode_failed(code, decoding, reading)
             return
@@ -402,7 +411,7 @@ class Scheduler(Generic[M]):
             return []
         pos = len(slot.cached)
         room = min(
-            self._draft_length(job.hit_rate, replies),
+            self.pacer.draft_length(job.hit_rate, replies),
             request.max_tokens - job.generated - 1,
             self.model.n_ctx - pos - 2,
             self.batch_tokens - batched - 1 - len(self.slots),  # the others' tokens come too
@@ -413,23 +422,6 @@ class Scheduler(Generic[M]):
             assert job.pending is not None
             return self.drafter.propose(slot.seq, [*slot.cached, job.pending], room)
         return job.lookup.propose(room)
-
-    def _draft_length(self, hit_rate: float, replies: int) -> int:
-        """How many guessed tokens pay for their checking. Each costs a batch entry (its cost
-        measured per model and machine) in a step that makes a token for each of `replies`;
-        k guesses add p + p^2 + ... + p^k tokens when each is right with chance p. On a CPU,
-        where an entry costs about half a one-token step, few pay and only when nearly all
-        are right, and none when many replies already fill the batch; where entries are cheap
-        (a GPU, a big model), many do."""
-        single, entry = self._single_seconds, self._entry_seconds
-        base = single + entry * (replies - 1)
-        best, best_rate, expected = 0, replies / base, float(replies)
-        for k in range(1, DRAFT_MAX + 1):
-            expected += hit_rate**k
-            rate = expected / (base + entry * k)
-            if rate > best_rate:
-                best, best_rate = k, rate
-        return best
 
     def _after_read(self, slot: Slot, first: int, take: int) -> int:
         job = slot.job

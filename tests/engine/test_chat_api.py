@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from tests.conftest import DEFAULT_MODEL
 from tests.forced import reply_of, say_exactly
@@ -176,8 +177,12 @@ def test_alias_maps_to_local_model(http: httpx.Client) -> None:
     assert body["model"] == DEFAULT_MODEL
 
 
-def test_greedy_reply_matches_llama_cpp_in_process(http: httpx.Client) -> None:
-    """The engine renders the GGUF's chat template exactly as llama-cpp-python does."""
+@pytest.mark.parametrize("penalties", [{}, {"presence_penalty": 1.5, "frequency_penalty": 1.0}])
+def test_greedy_reply_matches_llama_cpp_in_process(
+    http: httpx.Client, penalties: dict[str, float]
+) -> None:
+    """The engine renders the GGUF's chat template exactly as llama-cpp-python does, and
+    applies presence and frequency penalties as it does."""
     from llama_cpp import Llama
 
     from engine.settings import default_embedded_dir
@@ -185,12 +190,17 @@ def test_greedy_reply_matches_llama_cpp_in_process(http: httpx.Client) -> None:
     path = default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"
     # The same arithmetic as the engine's: flash attention, as llama.cpp picks it on a CPU.
     raw = Llama(model_path=str(path), n_ctx=2048, flash_attn=True, verbose=False)
+    messages = [{"role": "user", "content": "Count from 1 to 10, comma separated."}]
     try:
-        messages = [{"role": "user", "content": "Count from 1 to 10, comma separated."}]
-        expected = raw.create_chat_completion(messages, temperature=0, max_tokens=30)
+        expected = raw.create_chat_completion(
+            messages,
+            temperature=0,
+            max_tokens=30,
+            **penalties,  # type: ignore[arg-type]
+        )
     finally:
         raw.close()
-    served = _chat(http, messages=messages, temperature=0, max_tokens=30).json()
+    served = _chat(http, messages=messages, temperature=0, max_tokens=30, **penalties).json()
     assert (
         served["choices"][0]["message"]["content"] == expected["choices"][0]["message"]["content"]
     )

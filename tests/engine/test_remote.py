@@ -414,3 +414,34 @@ def test_remote_replies_get_the_same_moderation(tmp_path: Path, proxy: FaultProx
         assert reply["choices"][0]["message"]["content"] == "You ****: hello there"
     finally:
         engine.process.stop()
+
+
+def test_tools_reach_the_provider_unchanged_and_the_text_redacted(
+    engine: RunningEngine, fresh: FaultProxy
+) -> None:
+    """Routing works with tools: llama-cpp-python's server gets them (and earlier calls and
+    results) as sent, while the personal data in the text parts is redacted on the way."""
+    tools = [{"type": "function", "function": {
+        "name": "send_mail", "description": "Send an email.",
+        "parameters": {"type": "object", "properties": {"to": {"type": "string"}},
+                       "required": ["to"]}}}]  # fmt: skip
+    earlier = {"id": "call_1", "type": "function",
+               "function": {"name": "send_mail", "arguments": '{"to": "bob"}'}}  # fmt: skip
+    messages = [
+        {"role": "user", "content": "Mail jane.roe@example.com about lunch."},
+        {"role": "assistant", "content": None, "tool_calls": [earlier]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sent to jane.roe@example.com"},
+    ]
+    with engine.http() as http:
+        reply = http.post("/v1/chat/completions", json={
+            "model": "lab/smol", "messages": messages, "tools": tools, "tool_choice": "auto",
+            "max_tokens": 8,
+        })  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["hearth"]["provider"] == "lab"
+    sent = json.loads(fresh.seen[-1].body)
+    assert sent["tools"] == tools
+    assert sent["tool_choice"] == "auto"
+    assert sent["messages"][1]["tool_calls"] == [earlier]
+    assert sent["messages"][2]["tool_call_id"] == "call_1"
+    assert "jane.roe@example.com" not in fresh.seen[-1].body.decode()

@@ -183,7 +183,7 @@ def test_requests_share_steps_and_a_late_one_joins_at_once(model: FakeModel) -> 
 
 
 def test_a_long_prompt_is_read_in_chunks_between_the_others_tokens(model: FakeModel) -> None:
-    sched = scheduler(model, step_seconds=0.0)  # the smallest chunks: a token a step
+    sched = scheduler(model, step_seconds=0.0)  # no time to spare: chunks shrink to a token
     try:
         streaming, out = request([51], max_tokens=1_000_000)  # never ends by itself
         sched.submit(streaming)
@@ -199,8 +199,9 @@ def test_a_long_prompt_is_read_in_chunks_between_the_others_tokens(model: FakeMo
         sched.close()
     assert out.finish == "cancelled"
     reading = [s for s in model.steps if any(e[2] == 1 for e in s)]
-    assert len(reading) >= 200 // 16
-    assert all(sum(1 for e in s if e[2] == 1) <= 16 for s in reading[:-2])
+    sizes = [sum(1 for e in s if e[2] == 1) for s in reading]
+    assert sizes[0] <= 32  # the first chunk, before any step was measured
+    assert sizes[-2] == 1  # steps over their target time made the chunks shrink
     # Every step that read a piece of the long prompt also carried the stream's next token.
     while_read = [s for s in reading if any(e[2] == 0 for e in s)]
     assert len(while_read) >= len(reading) - 2

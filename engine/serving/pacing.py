@@ -1,0 +1,56 @@
+"""How much work a scheduler step takes on: measured on this machine and model as steps run.
+
+Two decisions rest on it. How much of a prompt a step reads while other replies stream: a
+feedback loop keeps such steps near the target time (a prompt gets costlier per token as it
+gets deeper, so a fixed chunk would not). And how many guessed tokens a reply's step checks:
+each is a batch entry, worth it only when enough of them will be right.
+"""
+
+from __future__ import annotations
+
+DRAFT_MAX = 12
+
+
+class StepPacer:
+    def __init__(self, step_seconds: float, batch_tokens: int) -> None:
+        self.step_seconds = step_seconds
+        self.batch_tokens = batch_tokens
+        self._prompt_budget = 32.0  # prompt tokens per step while replies stream; adjusted
+        self.entry_seconds = 0.005  # a batch entry's cost in a big step, measured
+        self.single_seconds = 0.012  # a one-entry step's, measured
+
+    def prompt_budget(self, streaming: bool, room: int) -> int:
+        """Prompt tokens the next step may read: all that fit when no reply streams, else what
+        keeps the step near its target time (at least one, however deep the prompt)."""
+        if not streaming:
+            return room
+        return max(1, min(room, int(self._prompt_budget)))
+
+    def observe(self, entries: int, prompt_tokens: int, streaming: bool, took: float) -> None:
+        """Learn from a finished step: its entries, how many were prompt tokens, its time."""
+        if entries >= 8:  # big enough that the fixed cost of a step does not dominate
+            self.entry_seconds = 0.8 * self.entry_seconds + 0.2 * took / entries
+        elif entries == 1:
+            self.single_seconds = 0.9 * self.single_seconds + 0.1 * took
+        if streaming and prompt_tokens > 0 and took > 0:
+            # Scale what was read by how far the step was from its target; move halfway.
+            wanted = prompt_tokens * self.step_seconds / took
+            budget = (self._prompt_budget + wanted) / 2
+            self._prompt_budget = max(1.0, min(float(self.batch_tokens), budget))
+
+    def draft_length(self, hit_rate: float, replies: int) -> int:
+        """How many guessed tokens pay for their checking. Each costs a batch entry in a step
+        that makes a token for each of `replies`; k guesses add p + p^2 + ... + p^k tokens
+        when each is right with chance p. On a CPU, where an entry costs about half a
+        one-token step, few pay and only when nearly all are right, and none when many
+        replies already fill the batch; where entries are cheap (a GPU, a big model), many
+        do."""
+        single, entry = self.single_seconds, self.entry_seconds
+        base = single + entry * (replies - 1)
+        best, best_rate, expected = 0, replies / base, float(replies)
+        for k in range(1, DRAFT_MAX + 1):
+            expected += hit_rate**k
+            rate = expected / (base + entry * k)
+            if rate > best_rate:
+                best, best_rate = k, rate
+        return best
