@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -173,6 +173,11 @@ class EngineSettings(BaseSettings):
     memory_token_budget: int = Field(default=256, ge=0)
     memories_per_reply: int = Field(default=5, ge=0)
     memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
+
+    # Tools in stored conversations
+    mcp_servers: list[dict[str, Any]] = Field(default_factory=list)  # [[mcp_servers]] tables
+    tool_result_max_chars: int = Field(default=8000, ge=100)  # a result is cut to this
+    tool_approval_timeout: float = Field(default=600.0, gt=0)  # an unanswered call is denied
 
     # Remote providers and accounting
     route_policy: Literal["local_only", "local_first", "remote_first", "remote_only"] = "local_only"

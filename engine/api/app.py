@@ -24,6 +24,7 @@ from engine.api import (
     routes_privacy,
     routes_remote,
     routes_settings,
+    routes_tools,
 )
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, TokenGuard
@@ -58,9 +59,11 @@ from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
 from engine.services.settings_service import SettingsService
+from engine.services.tool_runner import ToolRunner
 from engine.services.transcription import TranscriptionService
 from engine.serving.model_pool import ModelLoader, ModelPool
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
+from engine.tools.mcp_hub import McpHub, McpServerStore, configured_servers
 from engine.usage.metrics import Metrics
 from engine.usage.response_cache import ResponseCache
 from engine.usage.store import UsageStore
@@ -143,8 +146,16 @@ def create_app(
         models = ModelManager(settings, catalog, registry, speech_models, downloader, executor)
         conversations = ConversationStore(database)
         memories = MemoryStore(database)
+        hub = McpHub(
+            McpServerStore(database), configured_servers(settings.mcp_servers), keystore.get,
+            dirs.data / "logs",
+        )  # fmt: skip
+        tools = ToolRunner(
+            hub, memories, database, executor, settings.tool_result_max_chars,
+            settings.tool_approval_timeout,
+        )  # fmt: skip
         conversation_service = ConversationService(
-            settings, conversations, memories, generation, executor
+            settings, conversations, memories, generation, executor, tools
         )
         app.state.engine = EngineState(
             settings=settings,
@@ -173,6 +184,7 @@ def create_app(
             settings_service=SettingsService(
                 settings, redactor, generation, pool, gpu_offload_supported()
             ),
+            tools=tools,
         )
         await jobs.start()
         background = [
@@ -190,6 +202,7 @@ def create_app(
                     await task
             await jobs.stop()
             await conversation_service.wait_for_background()
+            await hub.close()
             executor.shutdown(wait=True, cancel_futures=True)
             pool.close()
             database.close()
@@ -210,7 +223,7 @@ def create_app(
         routes_model_files.router, routes_model_files.custom_router, routes_models.router,
         routes_chat.router, routes_audio.router, routes_jobs.router, routes_conversations.router,
         routes_memories.router, routes_privacy.router, routes_remote.router,
-        routes_batches.router, routes_images.router, routes_settings.router,
+        routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

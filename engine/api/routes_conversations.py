@@ -25,6 +25,8 @@ from engine.schemas import (
     ConversationUpdate,
     RecordMessages,
     SendMessage,
+    ToolDecision,
+    ToolRun,
 )
 from engine.services.conversations import ConversationTurn
 
@@ -85,7 +87,8 @@ async def send_message(
     turn = await state.conversation_service.send(conv_id, body)
     if body.stream:
         return sse_response(_events(turn, state))
-    text = "".join([piece async for piece in state.conversation_service.reply(turn)])
+    pieces = [piece async for piece in state.conversation_service.reply(turn)]
+    text = "".join(piece for piece in pieces if isinstance(piece, str))
     gen = turn.generation
     return ConversationReply(
         id=gen.id,
@@ -100,7 +103,25 @@ async def send_message(
         conversation_id=turn.conversation_id,
         message_id=turn.reply_id,
         context=turn.report,
+        tool_runs=turn.runs,
     )
+
+
+@router.post("/{conv_id}/tool_calls/{call_id}")
+async def decide_tool_call(
+    conv_id: ConversationId,
+    call_id: Annotated[str, Path(pattern=r"^call_[0-9a-f]{1,64}$")],
+    body: ToolDecision,
+    state: State,
+) -> ToolRun:
+    """Approve or deny a call waiting in a conversation ("always": approve, and never ask for
+    this tool again). The desktop and any other client may answer."""
+    return await state.tools.decide(conv_id, call_id, body.action)
+
+
+@router.get("/{conv_id}/tool_calls")
+async def waiting_tool_calls(conv_id: ConversationId, state: State) -> dict[str, Any]:
+    return {"object": "list", "data": state.tools.waiting(conv_id)}
 
 
 @router.post("/{conv_id}/records", status_code=201)
@@ -136,8 +157,11 @@ async def _events(turn: ConversationTurn, state: State) -> AsyncIterator[str]:
 
     try:
         yield event(chunk(ChunkDelta(role="assistant", content=""), context=turn.report))
-        async for text in state.conversation_service.reply(turn):
-            yield event(chunk(ChunkDelta(content=text)))
+        async for piece in state.conversation_service.reply(turn):
+            if isinstance(piece, ToolRun):
+                yield event(chunk(ChunkDelta(), tool_call=piece))
+            else:
+                yield event(chunk(ChunkDelta(content=piece)))
         finish = turn.finish_reason if turn.finish_reason in ("stop", "length") else "stop"
         yield event(chunk(ChunkDelta(), finish, message_id=turn.reply_id))
         yield event(

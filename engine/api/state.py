@@ -27,6 +27,7 @@ from engine.services.generation import GenerationService
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
 from engine.services.settings_service import SettingsService
+from engine.services.tool_runner import ToolRunner
 from engine.services.transcription import TranscriptionService
 from engine.serving.model_pool import ModelPool
 from engine.settings import EngineSettings
@@ -62,6 +63,7 @@ class EngineState:
     gpu_offload: bool
     api_token: ApiToken
     settings_service: SettingsService
+    tools: ToolRunner
 
 
 def engine_state(request: Request) -> EngineState:

@@ -37,6 +37,8 @@ def _message(row: sqlite3.Row) -> ConversationMessage:
         finish_reason=row["finish_reason"],
         interrupted=bool(row["interrupted"]),
         timings=json.loads(row["timings"]) if row["timings"] else None,
+        tool_calls=json.loads(row["tool_calls"]) if row["tool_calls"] else None,
+        tool_call_id=row["tool_call_id"],
         created_at=row["created_at"],
     )
 
@@ -168,8 +170,8 @@ class ConversationStore:
         with self._db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, token_count, model, "
-                "provider, timings, finish_reason, interrupted, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "provider, timings, finish_reason, interrupted, tool_calls, tool_call_id, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conv_id,
                     role,
@@ -180,6 +182,8 @@ class ConversationStore:
                     json.dumps(timings) if timings else None,
                     extra.get("finish_reason"),
                     int(bool(extra.get("interrupted", False))),
+                    json.dumps(extra["tool_calls"]) if extra.get("tool_calls") else None,
+                    extra.get("tool_call_id"),
                     time.time(),
                 ),
             )
@@ -201,6 +205,11 @@ class ConversationStore:
                 json.dumps(timings) if timings else None,
                 message_id,
             ),
+        )
+
+    def set_tool_calls(self, message_id: int, calls: list[dict[str, Any]]) -> None:
+        self._db.execute(
+            "UPDATE messages SET tool_calls = ? WHERE id = ?", (json.dumps(calls), message_id)
         )
 
     def truncate(self, conv_id: str, from_message_id: int) -> int:

@@ -189,6 +189,36 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             CREATE INDEX audit_request ON audit(request_id);
         """,
     ),
+    (
+        7,
+        "tool calls",
+        """
+            ALTER TABLE messages ADD COLUMN tool_calls TEXT;
+            ALTER TABLE messages ADD COLUMN tool_call_id TEXT;
+            CREATE TABLE mcp_servers (
+                name TEXT PRIMARY KEY,
+                config TEXT NOT NULL,
+                created_at REAL NOT NULL
+            );
+            CREATE TABLE tool_prefs (
+                name TEXT PRIMARY KEY,
+                enabled INTEGER NOT NULL DEFAULT 1,
+                always_allow INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE tool_audit (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at REAL NOT NULL,
+                conversation_id TEXT,
+                call_id TEXT NOT NULL,
+                tool TEXT NOT NULL,
+                server TEXT NOT NULL,
+                arguments_sha256 TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                duration_ms REAL
+            );
+            CREATE INDEX tool_audit_at ON tool_audit(at);
+        """,
+    ),
 )
 
 

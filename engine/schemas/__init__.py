@@ -78,6 +78,11 @@ from engine.schemas.operations import (
 )
 from engine.schemas.tools import (
     FunctionDefinition,
+    McpServerCreate,
+    McpServerInfo,
+    McpServerUpdate,
+    McpToolInfo,
+    McpToolUpdate,
     NamedToolChoice,
     Tool,
     ToolCall,
@@ -85,6 +90,8 @@ from engine.schemas.tools import (
     ToolCallDeltaFunction,
     ToolCallFunction,
     ToolChoice,
+    ToolDecision,
+    ToolRun,
 )
 
 __all__ = [
@@ -127,6 +134,11 @@ __all__ = [
     "JobStatus",
     "JsonSchemaFormat",
     "LoraAdapter",
+    "McpServerCreate",
+    "McpServerInfo",
+    "McpServerUpdate",
+    "McpToolInfo",
+    "McpToolUpdate",
     "Memory",
     "MemoryList",
     "MemoryWrite",
@@ -159,6 +171,8 @@ __all__ = [
     "ToolCallDeltaFunction",
     "ToolCallFunction",
     "ToolChoice",
+    "ToolDecision",
+    "ToolRun",
     "TopLogprob",
     "Usage",
 ]

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.schemas.chat import ChatCompletion, ChatCompletionChunk, SamplingFields
+from engine.schemas.tools import NamedToolChoice, ToolRun
 
 OverflowPolicy = Literal["summarize", "rolling_window", "stop"]
 
@@ -21,6 +22,8 @@ class ConversationMessage(BaseModel):
     finish_reason: str | None = None
     interrupted: bool = False
     timings: dict[str, float] | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant's calls (OpenAI's shape)
+    tool_call_id: str | None = None  # a tool message's call
     created_at: float
 
 
@@ -94,6 +97,9 @@ class SendMessage(SamplingFields):
 
     content: str = Field(min_length=1)
     remember: bool | None = None  # save "remember that ..." requests as memories
+    tools: bool = False  # offer the built-in tools and the enabled MCP servers' tools
+    tool_choice: Literal["auto", "required"] | NamedToolChoice = "auto"  # the first step's
+    max_tool_steps: int = Field(default=5, ge=1, le=20)  # model turns with calls, at most
 
 
 class ContextReport(BaseModel):
@@ -117,6 +123,7 @@ class ConversationReply(ChatCompletion):
     conversation_id: str
     message_id: int | None = None
     context: ContextReport
+    tool_runs: list[ToolRun] = Field(default_factory=list)  # calls the engine ran on the way
 
 
 class ConversationChunk(ChatCompletionChunk):
@@ -125,6 +132,7 @@ class ConversationChunk(ChatCompletionChunk):
     conversation_id: str
     message_id: int | None = None
     context: ContextReport | None = None
+    tool_call: ToolRun | None = None  # a call the engine runs, each time its status changes
 
 
 class Memory(BaseModel):

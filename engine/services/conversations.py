@@ -24,14 +24,22 @@ from engine.memory.context_builder import BuiltContext, ContextBuilder
 from engine.memory.conversations import ConversationStore
 from engine.memory.memories import MemoryStore
 from engine.schemas import (
+    ChatCompletionRequest,
+    ChatMessage,
     ContextReport,
     Conversation,
     ConversationMessage,
     RecordedMessage,
     SendMessage,
+    ToolCall,
+    ToolCallFunction,
+    ToolRun,
 )
 from engine.services.generation import Generation, GenerationService, params_from
+from engine.services.tool_calling import ToolPlan, template_messages
+from engine.services.tool_runner import ToolRunner
 from engine.settings import EngineSettings
+from engine.tools.calls import CallDelta, assemble
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,6 +99,14 @@ class ConversationTurn:
     finish_reason: str | None = None
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
+    # With tools: what was offered, the context the first step saw, and the calls since.
+    tool_plan: ToolPlan | None = None
+    tool_defs: list[dict[str, Any]] = field(default_factory=list)
+    context_messages: list[dict[str, Any]] = field(default_factory=list)
+    step_messages: list[ChatMessage] = field(default_factory=list)
+    params: GenerationParams | None = None
+    max_steps: int = 0
+    runs: list[ToolRun] = field(default_factory=list)
 
 
 class ConversationService:
@@ -101,8 +117,10 @@ class ConversationService:
         memories: MemoryStore,
         generation: GenerationService,
         executor: Executor,
+        tools: ToolRunner | None = None,
     ) -> None:
         self._settings = settings
+        self._tools = tools
         self._store = conversations
         self._memories = memories
         self._generation = generation
@@ -136,6 +154,12 @@ class ConversationService:
         system_prompt = conv.system_prompt or model_system
         reply_tokens = params.max_tokens or self._settings.reply_tokens
         built: list[BuiltContext] = []
+        plan, tool_defs = None, []
+        if req.tools and self._tools is not None:
+            tool_defs = await self._tools.offered()
+            plan = await self._generation.plan_for(model_name, tool_defs, req.tool_choice)
+            if plan is not None:
+                params.grammar, params.grammar_triggers = plan.grammar()
 
         moderator = self._generation.moderator
         if moderator is not None:  # stored as written; masked on the way to the model
@@ -150,17 +174,27 @@ class ConversationService:
             )
             context = builder.build(
                 system_prompt=system_prompt,
-                turns=[t for t in turns if t.role != "system" or t.content],
+                # Earlier turns' calls and results stay out: their answers carry what they found.
+                turns=[
+                    t
+                    for t in turns
+                    if (t.role != "system" or t.content) and t.role != "tool" and not t.tool_calls
+                ],
                 reply_tokens=min(reply_tokens, model.n_ctx // 2),
                 policy=conv.overflow_policy,
                 summary=summary,
                 memories=recalled,
             )
             built.append(context)
-            return model.chat_prompt(context.messages)
+            if plan is None:
+                return model.chat_prompt(context.messages)
+            messages = [ChatMessage.model_validate(m) for m in context.messages]
+            rendered = template_messages(messages, plan, lambda text: text)
+            return model.chat_prompt(rendered, plan.tools if plan.renders_tools else None)
 
         gen = await self._generation.start_prompt(model_name, params, build_prompt)
         gen.input_flags = flags
+        gen.tool_plan = plan
         context = built[0]
         context.report.memory_saved = memory_saved
         if context.unsummarized and conv.overflow_policy == "summarize":
@@ -171,6 +205,11 @@ class ConversationService:
             generation=gen,
             report=context.report,
             model_id=gen.model_id,
+            tool_plan=plan,
+            tool_defs=tool_defs,
+            context_messages=context.messages,
+            params=params,
+            max_steps=req.max_tool_steps,
         )
 
     async def record(self, conv_id: str, messages: list[RecordedMessage]) -> list[int]:
@@ -202,8 +241,26 @@ class ConversationService:
         merged = SendMessage.model_validate({**known, **conv.params, **sent})
         return params_from(merged)
 
-    async def reply(self, turn: ConversationTurn) -> AsyncIterator[str]:
-        """The reply's text pieces; the stored reply follows them, and is kept if cut short."""
+    async def reply(self, turn: ConversationTurn) -> AsyncIterator[str | ToolRun]:
+        """The reply's text pieces, and with tools each call as its status changes; every
+        step's reply, call and result is stored, and a reply cut short is kept."""
+        steps = 0
+        while True:
+            calls: list[CallDelta] = []
+            async for text in self._one_reply(turn, calls):
+                yield text
+            if turn.finish_reason != "tool_calls" or self._tools is None or not calls:
+                return
+            steps += 1
+            async for run in self._run_calls(turn, assemble(calls)):
+                yield run
+            turn.generation = await self._next_step(turn, last=steps >= turn.max_steps)
+            turn.text_parts, turn.finish_reason = [], None
+            turn.started, turn.first_token = time.monotonic(), None
+
+    async def _one_reply(
+        self, turn: ConversationTurn, calls: list[CallDelta]
+    ) -> AsyncIterator[str]:
         turn.reply_id = await self._run(
             lambda: self._store.add_message(
                 turn.conversation_id, "assistant", "", model=turn.model_id, provider="local",
@@ -218,17 +275,67 @@ class ConversationService:
                     turn.first_token = turn.first_token or time.monotonic()
                     turn.text_parts.append(piece.text)
                     yield piece.text
+                calls.extend(piece.calls or [])
                 turn.finish_reason = piece.finish_reason or turn.finish_reason
                 if time.monotonic() - last_write > PARTIAL_WRITE_INTERVAL:
                     last_write = time.monotonic()
                     await self._run(self._write_reply, turn, True)
-            done = turn.finish_reason in ("stop", "length")
+            done = turn.finish_reason in ("stop", "length", "tool_calls")
         finally:
             turn.generation.cancel()
             # A blocking write even when cancelled: the reply must not be lost.
             self._write_reply(turn, not done)
-        if done:
+        if done and turn.finish_reason != "tool_calls":
             await self._title(turn)
+
+    async def _run_calls(
+        self, turn: ConversationTurn, calls: list[tuple[str, str, str]]
+    ) -> AsyncIterator[ToolRun]:
+        """Store the step's calls, then run each (after the user's approval where needed),
+        storing its result as a tool message."""
+        assert self._tools is not None
+        assert turn.reply_id is not None
+        tools, conv_id = self._tools, turn.conversation_id
+        made = [ToolCall(id=i, function=ToolCallFunction(name=n, arguments=a)) for i, n, a in calls]
+        await self._run(self._store.set_tool_calls, turn.reply_id, [c.model_dump() for c in made])
+        turn.step_messages.append(
+            ChatMessage(role="assistant", content="".join(turn.text_parts) or None, tool_calls=made)
+        )
+        for call_id, name, arguments in calls:
+            run = ToolRun(id=call_id, name=name, arguments=arguments,
+                          server=tools.server_of(name), status="pending")  # fmt: skip
+            action = "approve"
+            if await tools.needs_approval(name):
+                yield run
+                action = await tools.wait_for_decision(conv_id, run)
+            if action == "deny":
+                run = await tools.deny(conv_id, run)
+            else:
+                yield run.model_copy(update={"status": "running"})
+                run = await tools.execute(conv_id, run)
+            turn.runs.append(run)
+            yield run
+            result = run.result or ""
+            await self._run(self._add_tool_message, conv_id, result, call_id)
+            turn.step_messages.append(
+                ChatMessage(role="tool", content=result, tool_call_id=call_id)
+            )
+
+    def _add_tool_message(self, conv_id: str, result: str, call_id: str) -> int:
+        return self._store.add_message(conv_id, "tool", result, tool_call_id=call_id)
+
+    async def _next_step(self, turn: ConversationTurn, last: bool) -> Generation:
+        """The model's next reply, with the calls and results so far (on the last step it
+        may no longer call)."""
+        p = turn.params or GenerationParams(max_tokens=None)
+        req = ChatCompletionRequest(
+            model=turn.model_id,
+            messages=[*map(ChatMessage.model_validate, turn.context_messages), *turn.step_messages],
+            tools=turn.tool_defs,  # type: ignore[arg-type]
+            tool_choice="none" if last else "auto",
+            temperature=p.temperature, top_p=p.top_p, max_tokens=p.max_tokens, seed=p.seed,
+        )  # fmt: skip
+        return await self._generation.start_chat(req)
 
     def _write_reply(self, turn: ConversationTurn, interrupted: bool) -> None:
         assert turn.reply_id is not None

@@ -286,6 +286,16 @@ class GenerationService:
         gen.tool_plan = plan
         return gen
 
+    async def plan_for(
+        self, model_name: str | None, tools: list[dict[str, Any]], choice: Any = "auto"
+    ) -> ToolPlan | None:
+        """How `tools` are offered to a model (stored conversations)."""
+        entry = self._registry.resolve(model_name)
+        req = ChatCompletionRequest.model_validate(
+            {"messages": [{"role": "user", "content": "-"}], "tools": tools, "tool_choice": choice}
+        )
+        return plan_tools(req, await self._template_text(entry))
+
     async def _template_text(self, entry: ModelEntry) -> str | None:
         """The chat template an entry's prompts are rendered with (to know its call format)."""
         chosen = (entry.custom.chat_template if entry.custom else None) or self._chat_template(
