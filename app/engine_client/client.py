@@ -28,12 +28,14 @@ from engine.schemas import (
     Health,
     Job,
     JobList,
+    McpServerInfo,
     Memory,
     ModelDetail,
     ModelList,
     Provider,
     ProviderView,
     ServedBy,
+    ToolRun,
 )
 
 T = TypeVar("T")
@@ -70,6 +72,7 @@ class ChatStream:
         # Stored conversations only: what the context held, and the stored reply's id.
         self.context: ContextReport | None = None
         self.message_id: int | None = None
+        self.tool_runs: dict[str, ToolRun] = {}  # calls the engine ran, by id, latest status
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         try:
@@ -89,6 +92,8 @@ class ChatStream:
                 if isinstance(chunk, ConversationChunk):
                     self.context = chunk.context or self.context
                     self.message_id = chunk.message_id or self.message_id
+                    if chunk.tool_call is not None:
+                        self.tool_runs[chunk.tool_call.id] = chunk.tool_call
                 for choice in chunk.choices:
                     self.text += choice.delta.content or ""
                     self.finish_reason = choice.finish_reason or self.finish_reason
@@ -99,6 +104,15 @@ class ChatStream:
     def deltas(self) -> Iterator[str]:
         """Just the text as it arrives."""
         for chunk in self:
+            for choice in chunk.choices:
+                if choice.delta.content:
+                    yield choice.delta.content
+
+    def events(self) -> Iterator[str | ToolRun]:
+        """The text as it arrives, and each tool call the engine runs as its status changes."""
+        for chunk in self:
+            if isinstance(chunk, ConversationChunk) and chunk.tool_call is not None:
+                yield chunk.tool_call
             for choice in chunk.choices:
                 if choice.delta.content:
                     yield choice.delta.content
@@ -354,6 +368,33 @@ class EngineClient:
         body = {"content": content, **params, "stream": True}
         path = f"/v1/conversations/{conv_id}/messages"
         return self._open_stream(path, body, ConversationChunk)
+
+    def decide_tool_call(self, conv_id: str, call_id: str, action: str) -> ToolRun:
+        """Approve, deny or always allow a call waiting in a conversation."""
+        path = f"/v1/conversations/{conv_id}/tool_calls/{call_id}"
+        return ToolRun.model_validate(self._request("POST", path, json={"action": action}).json())
+
+    # -- MCP servers ------------------------------------------------------------------------
+    def mcp_servers(self) -> list[McpServerInfo]:
+        data = self._request("GET", "/v1/mcp/servers").json()["data"]
+        return [McpServerInfo.model_validate(s) for s in data]
+
+    def add_mcp_server(self, **fields: Any) -> McpServerInfo:
+        return McpServerInfo.model_validate(
+            self._request("POST", "/v1/mcp/servers", json=fields).json()
+        )
+
+    def update_mcp_server(self, name: str, **changes: Any) -> McpServerInfo:
+        return McpServerInfo.model_validate(
+            self._request("PATCH", f"/v1/mcp/servers/{name}", json=changes).json()
+        )
+
+    def offered_tools(self) -> list[dict[str, Any]]:
+        """Every tool a conversation with tools on is offered (starting the servers)."""
+        return list(self._request("GET", "/v1/tools").json()["data"])
+
+    def remove_mcp_server(self, name: str) -> None:
+        self._request("DELETE", f"/v1/mcp/servers/{name}")
 
     # -- model files ------------------------------------------------------------------------
     def pull(self, model: str | None = None, url: str | None = None) -> Iterator[dict[str, Any]]:

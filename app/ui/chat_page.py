@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -34,8 +35,8 @@ from app.tasks import Handle
 from app.ui.chat_input import ChatInput
 from app.ui.conversation_list import ConversationList
 from app.ui.params_panel import ParamsPanel
-from app.ui.transcript_view import TranscriptView, Turn, meta_of
-from engine.schemas import Conversation, ModelCard
+from app.ui.transcript_view import TranscriptView, Turn, stored_turns
+from engine.schemas import Conversation, ModelCard, ToolRun
 
 RENDER_INTERVAL_MS = 50  # a streamed reply is redrawn at most this often
 
@@ -95,6 +96,8 @@ class ChatPage(QWidget):
         self.chat_view = TranscriptView()
         self.chat_view.setObjectName("transcript")
         self.chat_view.notice.connect(self.notice)
+        self.chat_view.tool_decided.connect(self.decide_tool_call)
+        self.chat_view.redraw_needed.connect(self.redraw)
         self.attachment_bar = QLabel()
         self.attachment_bar.setWordWrap(True)
         self.attachment_bar.hide()
@@ -112,11 +115,17 @@ class ChatPage(QWidget):
         self.stop_button = QPushButton(self.tr("Stop"))
         self.stop_button.clicked.connect(self.stop_reply)
         self.stop_button.setEnabled(False)
+        self.tools_box = QCheckBox(self.tr("Tools"))
+        self.tools_box.setObjectName("tools_box")
+        self.tools_box.setToolTip(
+            self.tr("Let the model use tools: built-in ones and your MCP servers' (Settings).")
+        )
         self.send_button = QPushButton(self.tr("Send"))
         self.send_button.setDefault(True)
         self.send_button.clicked.connect(self.send_message)
         buttons = QHBoxLayout()
         buttons.addWidget(self.attach_button)
+        buttons.addWidget(self.tools_box)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate_button)
         buttons.addWidget(self.edit_button)
@@ -190,11 +199,7 @@ class ChatPage(QWidget):
     def _show_conversation(self, conv: Conversation) -> None:
         self.conv_id = conv.id
         self._framing = (conv.system_prompt, conv.overflow_policy)
-        self.turns = [
-            Turn(m.role, m.content, m.id, meta_of(m.model_dump()))
-            for m in conv.messages or []
-            if m.role in ("user", "assistant")
-        ]
+        self.turns = stored_turns([m.model_dump() for m in conv.messages or []])
         if conv.model and self.model_picker.findData(conv.model) >= 0:
             self.model_picker.setCurrentIndex(self.model_picker.findData(conv.model))
         self.redraw()
@@ -275,6 +280,7 @@ class ChatPage(QWidget):
         history = [t for t in self.turns[:-2] if t.content]
         conv_id = self.conv_id
         recorded = remote or bool(images)
+        tools = {"tools": True} if self.tools_box.isChecked() and not recorded else {}
         framing = (params.system_prompt or None, params.overflow_policy)
         stored_framing = self._framing
         self._framing = framing
@@ -314,11 +320,11 @@ class ChatPage(QWidget):
                 messages.append({"role": "user", "content": parts})
                 stream = client.stream_chat(messages, model=model, **params.sampling())
             else:
-                stream = client.send_message(cid, text, model=model, **params.sampling())
+                stream = client.send_message(cid, text, model=model, **params.sampling(), **tools)
             yield ("stream", stream)
             with stream:
-                for piece in stream.deltas():
-                    yield ("text", piece)
+                for piece in stream.events():
+                    yield ("tool", piece) if isinstance(piece, ToolRun) else ("text", piece)
                     if handle.cancelled:
                         break
 
@@ -344,6 +350,29 @@ class ChatPage(QWidget):
             reply.first_token = reply.first_token or time.monotonic()
             reply.turn.content += value
             self._dirty = True
+        elif kind == "tool":
+            self._show_tool_run(reply.turn, value)
+
+    def _show_tool_run(self, turn: Turn, run: ToolRun) -> None:
+        known = [i for i, r in enumerate(turn.tools) if r.id == run.id]
+        if known:
+            turn.tools[known[0]] = run
+        else:
+            turn.tools.append(run)
+        self._dirty = True
+
+    def decide_tool_call(self, call_id: str, action: str) -> None:
+        """Approve, deny or always allow a call the reply is waiting on."""
+        conv_id = self.conv_id
+        if conv_id is None or self.reply is None:
+            return
+        turn = self.reply.turn
+
+        def shown(run: ToolRun) -> None:
+            self._show_tool_run(turn, run)
+            self.redraw()
+
+        self.calls.run(lambda c: c.decide_tool_call(conv_id, call_id, action), shown)
 
     def _on_reply_done(self, _: object) -> None:
         self._finish_reply(interrupted=False)
@@ -416,7 +445,11 @@ class ChatPage(QWidget):
         def apply(conv: Conversation) -> None:
             if conv.id != self.conv_id or self.reply is not None:
                 return
-            stored = [m for m in conv.messages or [] if m.role in ("user", "assistant")]
+            stored = [
+                m
+                for m in conv.messages or []
+                if m.role in ("user", "assistant") and not m.tool_calls
+            ]
             if len(stored) == len(self.turns):
                 for turn, message in zip(self.turns, stored, strict=True):
                     turn.id = message.id

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.engine_calls import EngineCalls
 from app.engine_client import EngineClient
+from app.ui.mcp_box import McpBox
 from app.ui.models_page import human_size
 from engine.schemas import EngineSettingsView, ModelCard, Provider, ProviderView
 
@@ -55,6 +56,9 @@ class SettingsPage(QWidget):
         layout.addWidget(self._models_box())
         layout.addWidget(self._privacy_box())
         layout.addWidget(self._providers_box())
+        self.mcp = McpBox(calls)
+        self.mcp.notice.connect(self.notice)
+        layout.addWidget(self.mcp)
         layout.addWidget(self._api_box())
         layout.addWidget(self._language_box())
         self.apply_button = QPushButton(self.tr("Apply"))
@@ -256,6 +260,8 @@ class SettingsPage(QWidget):
 
     # -- loading ---------------------------------------------------------------------------
     def refresh(self) -> None:
+        self.mcp.refresh()
+
         def fetch(client: EngineClient) -> dict[str, Any]:
             return {
                 "settings": client.settings(),

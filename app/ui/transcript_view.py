@@ -12,6 +12,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.chat_markdown import COPY_SCHEME, MarkdownRenderer
+from engine.schemas import ToolRun
+
+TOOL_SCHEME = "tool"  # tool:<action>:<call id>, action: toggle, approve, deny, always
 
 
 @dataclass
@@ -21,15 +24,19 @@ class Turn:
     id: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     images: list[str] = field(default_factory=list)  # file names shown with the turn
+    tools: list[ToolRun] = field(default_factory=list)  # calls the engine ran for this reply
 
 
 class TranscriptView(QTextBrowser):
     notice = Signal(str)
+    tool_decided = Signal(str, str)  # call id, action (approve, deny, always)
+    redraw_needed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.renderer = MarkdownRenderer(self.tr("Copy"))
         self.code_blocks: list[str] = []
+        self.expanded: set[str] = set()  # tool cards opened by the user (collapsed by default)
         self.setOpenLinks(False)
         self.anchorClicked.connect(self.link_clicked)
         self.setPlaceholderText(self.tr("Start a conversation, or drop a file here."))
@@ -62,9 +69,43 @@ class TranscriptView(QTextBrowser):
         )
         colour = "#0b57d0" if you else "#1f7a3a"
         footer = "" if you or streaming else self._footer(turn.meta)
+        cards = "".join(self._tool_card(run) for run in turn.tools)
         return (
             f"<div style='margin-top:10px'><b style='color:{colour}'>{who}</b></div>"
-            f"{images}{body}{footer}"
+            f"{images}{cards}{body}{footer}"
+        )
+
+    def _tool_card(self, run: ToolRun) -> str:
+        """A call: tool, server and status on one line; arguments and result when opened;
+        the approval links while it waits."""
+        status = {
+            "pending": self.tr("waiting for your approval"),
+            "running": self.tr("running"),
+            "done": self.tr("done"),
+            "denied": self.tr("denied"),
+            "failed": self.tr("failed"),
+        }[run.status]
+        call = html.escape(run.id)
+        open_ = run.id in self.expanded
+        links = [f"<a href='{TOOL_SCHEME}:toggle:{call}'>"
+                 f"{self.tr('Hide') if open_ else self.tr('Details')}</a>"]  # fmt: skip
+        if run.status == "pending":
+            links += [
+                f"<a href='{TOOL_SCHEME}:approve:{call}'>{self.tr('Approve')}</a>",
+                f"<a href='{TOOL_SCHEME}:deny:{call}'>{self.tr('Deny')}</a>",
+                f"<a href='{TOOL_SCHEME}:always:{call}'>{self.tr('Always allow')}</a>",
+            ]
+        details = ""
+        if open_:
+            details = f"<pre>{html.escape(run.arguments)}</pre>"
+            if run.result is not None:
+                details += f"<pre style='color:#57606a'>{html.escape(run.result)}</pre>"
+        return (
+            "<table border='1' cellspacing='0' cellpadding='6' width='100%' "
+            "style='border-color:#d0d7de; margin:4px 0'><tr><td>"
+            f"<b>{html.escape(run.name)}</b> <span style='color:#6e7781'>"
+            f"· {html.escape(run.server)} · {status}</span> &nbsp; {' · '.join(links)}"
+            f"{details}</td></tr></table>"
         )
 
     def _footer(self, meta: dict[str, Any]) -> str:
@@ -96,11 +137,43 @@ class TranscriptView(QTextBrowser):
         return f"<div style='color:#6e7781; font-size:small'>{' · '.join(facts)}</div>"
 
     def link_clicked(self, url: QUrl) -> None:
+        if url.scheme() == TOOL_SCHEME:
+            action, _, call_id = url.path().partition(":")
+            if action == "toggle":
+                self.expanded.symmetric_difference_update({call_id})
+                self.redraw_needed.emit()
+            else:
+                self.tool_decided.emit(call_id, action)
+            return
         if url.scheme() == COPY_SCHEME:
             index = int(url.path() or "0")
             if 0 <= index < len(self.code_blocks):
                 QGuiApplication.clipboard().setText(self.code_blocks[index])
                 self.notice.emit(self.tr("Code copied"))
+
+
+def stored_turns(messages: list[dict[str, Any]]) -> list[Turn]:
+    """A stored conversation as the transcript shows it: the calls of a reply's steps and their
+    results become cards on the reply that followed them."""
+    turns: list[Turn] = []
+    runs: dict[str, ToolRun] = {}
+    for message in messages:
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            for call in message["tool_calls"]:
+                name = str((call.get("function") or {}).get("name", ""))
+                server = name.split("__", 1)[0] if "__" in name else "builtin"
+                runs[call["id"]] = ToolRun(
+                    id=call["id"], name=name, server=server, status="done",
+                    arguments=str((call.get("function") or {}).get("arguments", "")),
+                )  # fmt: skip
+        elif message["role"] == "tool" and message.get("tool_call_id") in runs:
+            runs[message["tool_call_id"]].result = message["content"]
+        elif message["role"] in ("user", "assistant"):
+            turn = Turn(message["role"], message["content"], message["id"], meta_of(message))
+            if message["role"] == "assistant":
+                turn.tools, runs = list(runs.values()), {}
+            turns.append(turn)
+    return turns
 
 
 def meta_of(message: dict[str, Any]) -> dict[str, Any]:

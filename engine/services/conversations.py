@@ -150,14 +150,15 @@ class ConversationService:
         summary = await self._run(self._store.summary, conv_id)
         model_name = req.model or conv.model
         defaults, model_system = self._generation.model_defaults(model_name)
-        params = self._params(conv, req, defaults)
+        merged = self._merged(conv, req, defaults)
+        params = params_from(merged)
         system_prompt = conv.system_prompt or model_system
         reply_tokens = params.max_tokens or self._settings.reply_tokens
         built: list[BuiltContext] = []
         plan, tool_defs = None, []
-        if req.tools and self._tools is not None:
+        if merged.tools and self._tools is not None:
             tool_defs = await self._tools.offered()
-            plan = await self._generation.plan_for(model_name, tool_defs, req.tool_choice)
+            plan = await self._generation.plan_for(model_name, tool_defs, merged.tool_choice)
             if plan is not None:
                 params.grammar, params.grammar_triggers = plan.grammar()
 
@@ -209,7 +210,7 @@ class ConversationService:
             tool_defs=tool_defs,
             context_messages=context.messages,
             params=params,
-            max_steps=req.max_tool_steps,
+            max_steps=merged.max_tool_steps,
         )
 
     async def record(self, conv_id: str, messages: list[RecordedMessage]) -> list[int]:
@@ -231,15 +232,14 @@ class ConversationService:
             await self._run(self._store.set_title_if_empty, conv_id, title_from(first_user))
         return ids
 
-    def _params(
+    def _merged(
         self, conv: Conversation, req: SendMessage, defaults: dict[str, Any]
-    ) -> GenerationParams:
+    ) -> SendMessage:
         """The model's defaults, overridden by the conversation's saved parameters, overridden
         by those sent with this turn."""
         sent = req.model_dump(exclude_unset=True)
         known = {k: v for k, v in defaults.items() if k in SendMessage.model_fields}
-        merged = SendMessage.model_validate({**known, **conv.params, **sent})
-        return params_from(merged)
+        return SendMessage.model_validate({**known, **conv.params, **sent})
 
     async def reply(self, turn: ConversationTurn) -> AsyncIterator[str | ToolRun]:
         """The reply's text pieces, and with tools each call as its status changes; every

@@ -20,62 +20,72 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="87"/>
+        <location filename="../chat_page.py" line="89"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="91"/>
+        <location filename="../chat_page.py" line="93"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="103"/>
+        <location filename="../chat_page.py" line="109"/>
         <source>Attach…</source>
         <translation>附件…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="105"/>
+        <location filename="../chat_page.py" line="111"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="107"/>
+        <location filename="../chat_page.py" line="113"/>
         <source>Edit last</source>
         <translation>编辑上一条</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="109"/>
+        <location filename="../chat_page.py" line="115"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="112"/>
+        <location filename="../chat_page.py" line="118"/>
+        <source>Tools</source>
+        <translation>工具</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="121"/>
+        <source>Let the model use tools: built-in ones and your MCP servers&apos; (Settings).</source>
+        <translation>允许模型使用工具：内置工具和你的 MCP 服务器提供的工具（见设置）。</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="123"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="212"/>
+        <location filename="../chat_page.py" line="220"/>
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="221"/>
+        <location filename="../chat_page.py" line="229"/>
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="230"/>
+        <location filename="../chat_page.py" line="238"/>
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="248"/>
+        <location filename="../chat_page.py" line="256"/>
         <source>The engine is not ready yet; your message is kept in the box.</source>
         <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="254"/>
+        <location filename="../chat_page.py" line="262"/>
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
@@ -93,52 +103,52 @@
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="68"/>
+        <location filename="../conversation_list.py" line="69"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="84"/>
+        <location filename="../conversation_list.py" line="85"/>
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="85"/>
+        <location filename="../conversation_list.py" line="86"/>
         <source>Export as Markdown…</source>
         <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="86"/>
+        <location filename="../conversation_list.py" line="87"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="92"/>
+        <location filename="../conversation_list.py" line="93"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="92"/>
+        <location filename="../conversation_list.py" line="93"/>
         <source>Title:</source>
         <translation>标题：</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="105"/>
+        <location filename="../conversation_list.py" line="106"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="116"/>
+        <location filename="../conversation_list.py" line="117"/>
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="121"/>
+        <location filename="../conversation_list.py" line="122"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../conversation_list.py" line="121"/>
+        <location filename="../conversation_list.py" line="122"/>
         <source>Delete this conversation?</source>
         <translation>删除这个对话？</translation>
     </message>
@@ -151,17 +161,17 @@
         <translation>正在启动引擎…</translation>
     </message>
     <message>
-        <location filename="../../engine_link.py" line="162"/>
+        <location filename="../../engine_link.py" line="161"/>
         <source>The engine stopped unexpectedly (exit code %1).</source>
         <translation>引擎意外停止（退出码 %1）。</translation>
     </message>
     <message>
-        <location filename="../../engine_link.py" line="177"/>
+        <location filename="../../engine_link.py" line="176"/>
         <source>The engine stopped answering.</source>
         <translation>引擎没有响应。</translation>
     </message>
     <message>
-        <location filename="../../engine_link.py" line="194"/>
+        <location filename="../../engine_link.py" line="193"/>
         <source>Trying again in %1 s.</source>
         <translation>%1 秒后重试。</translation>
     </message>
@@ -298,117 +308,190 @@
     </message>
 </context>
 <context>
+    <name>McpBox</name>
+    <message>
+        <location filename="../mcp_box.py" line="31"/>
+        <source>Tools from MCP servers</source>
+        <translation>来自 MCP 服务器的工具</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="38"/>
+        <source>Server or tool</source>
+        <translation>服务器或工具</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="38"/>
+        <source>On</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="38"/>
+        <source>Always allow</source>
+        <translation>始终允许</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="43"/>
+        <source>name, e.g. files</source>
+        <translation>名称，例如 files</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="46"/>
+        <source>a command (npx -y some-server) or a URL (http://127.0.0.1:8000/mcp)</source>
+        <translation>一条命令（npx -y some-server）或一个 URL（http://127.0.0.1:8000/mcp）</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="48"/>
+        <source>Add server</source>
+        <translation>添加服务器</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="50"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="52"/>
+        <source>Start and refresh</source>
+        <translation>启动并刷新</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="82"/>
+        <source>not started</source>
+        <translation>未启动</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="83"/>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="84"/>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="85"/>
+        <source>error</source>
+        <translation>出错</translation>
+    </message>
+    <message>
+        <location filename="../mcp_box.py" line="121"/>
+        <source>Give the server a name and a command or a URL.</source>
+        <translation>请为服务器填写名称，以及一条命令或一个 URL。</translation>
+    </message>
+</context>
+<context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../models_page.py" line="54"/>
-        <location filename="../models_page.py" line="67"/>
+        <location filename="../models_page.py" line="55"/>
+        <location filename="../models_page.py" line="69"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="55"/>
-        <location filename="../models_page.py" line="69"/>
+        <location filename="../models_page.py" line="56"/>
+        <location filename="../models_page.py" line="71"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="56"/>
+        <location filename="../models_page.py" line="57"/>
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="57"/>
+        <location filename="../models_page.py" line="58"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="58"/>
+        <location filename="../models_page.py" line="59"/>
         <source>Capabilities</source>
         <translation>能力</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="68"/>
+        <location filename="../models_page.py" line="70"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="70"/>
+        <location filename="../models_page.py" line="72"/>
         <source>Licence</source>
         <translation>许可证</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="71"/>
-        <location filename="../models_page.py" line="148"/>
+        <location filename="../models_page.py" line="73"/>
+        <location filename="../models_page.py" line="150"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="77"/>
+        <location filename="../models_page.py" line="79"/>
         <source>Import a GGUF file…</source>
         <translation>导入 GGUF 文件…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="79"/>
+        <location filename="../models_page.py" line="81"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="87"/>
+        <location filename="../models_page.py" line="89"/>
         <source>Installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="89"/>
+        <location filename="../models_page.py" line="91"/>
         <source>Catalog</source>
         <translation>模型目录</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="123"/>
+        <location filename="../models_page.py" line="125"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="127"/>
+        <location filename="../models_page.py" line="129"/>
         <source>built in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="141"/>
+        <location filename="../models_page.py" line="143"/>
         <source>installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="145"/>
+        <location filename="../models_page.py" line="147"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="167"/>
+        <location filename="../models_page.py" line="169"/>
         <source>Downloaded %1</source>
         <translation>已下载 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="183"/>
+        <location filename="../models_page.py" line="185"/>
         <source>Download cancelled; it resumes where it stopped.</source>
         <translation>下载已取消；下次会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="187"/>
+        <location filename="../models_page.py" line="189"/>
         <source>Import a model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="193"/>
+        <location filename="../models_page.py" line="195"/>
         <source>Imported %1</source>
         <translation>已导入 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="203"/>
+        <location filename="../models_page.py" line="205"/>
         <source>Delete model</source>
         <translation>删除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="204"/>
+        <location filename="../models_page.py" line="206"/>
         <source>Delete %1 from this device?</source>
         <translation>从本机删除 %1？</translation>
     </message>
@@ -529,289 +612,289 @@
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../settings_page.py" line="60"/>
+        <location filename="../settings_page.py" line="64"/>
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="73"/>
+        <location filename="../settings_page.py" line="77"/>
         <source>Models and hardware</source>
         <translation>模型与硬件</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="76"/>
+        <location filename="../settings_page.py" line="80"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="81"/>
-        <location filename="../settings_page.py" line="335"/>
+        <location filename="../settings_page.py" line="85"/>
+        <location filename="../settings_page.py" line="343"/>
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="84"/>
+        <location filename="../settings_page.py" line="88"/>
         <source>Default chat model</source>
         <translation>默认对话模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="85"/>
+        <location filename="../settings_page.py" line="89"/>
         <source>Default transcription model</source>
         <translation>默认转写模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="89"/>
+        <location filename="../settings_page.py" line="93"/>
         <source>Context size (tokens)</source>
         <translation>上下文长度（词元）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="92"/>
+        <location filename="../settings_page.py" line="96"/>
         <source>automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="93"/>
+        <location filename="../settings_page.py" line="97"/>
         <source>CPU threads</source>
         <translation>CPU 线程</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="94"/>
+        <location filename="../settings_page.py" line="98"/>
         <source>Automatic (as many layers as fit)</source>
         <translation>自动（尽可能多的层）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="105"/>
+        <location filename="../settings_page.py" line="109"/>
         <source>GPU layers</source>
         <translation>GPU 层数</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="109"/>
+        <location filename="../settings_page.py" line="113"/>
         <source>Privacy</source>
         <translation>隐私</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="113"/>
+        <location filename="../settings_page.py" line="117"/>
         <source>Local only (nothing leaves this device)</source>
         <translation>仅本地（数据不离开本机）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="114"/>
+        <location filename="../settings_page.py" line="118"/>
         <source>Local first, remote as a fallback</source>
         <translation>本地优先，远程备用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="115"/>
+        <location filename="../settings_page.py" line="119"/>
         <source>Remote first, local as a fallback</source>
         <translation>远程优先，本地备用</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="116"/>
+        <location filename="../settings_page.py" line="120"/>
         <source>Remote only</source>
         <translation>仅远程</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="120"/>
+        <location filename="../settings_page.py" line="124"/>
         <source>Routing</source>
         <translation>路由</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="123"/>
+        <location filename="../settings_page.py" line="127"/>
         <source>Fallback remote model</source>
         <translation>备用远程模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="125"/>
+        <location filename="../settings_page.py" line="129"/>
         <source>comma-separated names and words</source>
         <translation>用逗号分隔的名称和词语</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="126"/>
+        <location filename="../settings_page.py" line="130"/>
         <source>Always redact</source>
         <translation>始终脱敏</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="128"/>
+        <location filename="../settings_page.py" line="132"/>
         <source>one regular expression per line</source>
         <translation>每行一个正则表达式</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="130"/>
+        <location filename="../settings_page.py" line="134"/>
         <source>Redaction patterns</source>
         <translation>脱敏规则</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="131"/>
+        <location filename="../settings_page.py" line="135"/>
         <source>Apply the moderation lists</source>
         <translation>应用内容审核列表</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="132"/>
+        <location filename="../settings_page.py" line="136"/>
         <source>Save &quot;remember that …&quot; as a memory</source>
         <translation>把“记住……”保存为记忆</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="133"/>
+        <location filename="../settings_page.py" line="137"/>
         <source>Keep message text in the audit log</source>
         <translation>在审计日志中保留消息文本</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="139"/>
+        <location filename="../settings_page.py" line="143"/>
         <source>Remote providers and keys</source>
         <translation>远程服务与密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="149"/>
+        <location filename="../settings_page.py" line="154"/>
         <source>comma-separated model names</source>
         <translation>用逗号分隔的模型名称</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="152"/>
+        <location filename="../settings_page.py" line="157"/>
         <source>kept in the key store, never shown again</source>
         <translation>保存在密钥库中，不再显示</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="153"/>
+        <location filename="../settings_page.py" line="158"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="154"/>
+        <location filename="../settings_page.py" line="159"/>
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="155"/>
+        <location filename="../settings_page.py" line="160"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="156"/>
+        <location filename="../settings_page.py" line="161"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="160"/>
+        <location filename="../settings_page.py" line="165"/>
         <source>Add provider</source>
         <translation>添加服务</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="161"/>
+        <location filename="../settings_page.py" line="166"/>
         <source>Test selected</source>
         <translation>测试所选</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="162"/>
+        <location filename="../settings_page.py" line="167"/>
         <source>Remove selected</source>
         <translation>移除所选</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="171"/>
+        <location filename="../settings_page.py" line="177"/>
         <source>Keys in the key store</source>
         <translation>密钥库中的密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="178"/>
+        <location filename="../settings_page.py" line="184"/>
         <source>Unlock…</source>
         <translation>解锁…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="195"/>
+        <location filename="../settings_page.py" line="201"/>
         <source>Key store: open.</source>
         <translation>密钥库：已打开。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="197"/>
+        <location filename="../settings_page.py" line="203"/>
         <source>Key store: locked. Hearth asks for its passphrase when a secret is needed.</source>
         <translation>密钥库：已锁定。需要用到机密时，Hearth 会询问口令。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="200"/>
+        <location filename="../settings_page.py" line="206"/>
         <source>Key store: no passphrase yet. Hearth asks you to choose one when you first store a key.</source>
         <translation>密钥库：尚未设置口令。首次保存密钥时，Hearth 会请您设置一个。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="202"/>
+        <location filename="../settings_page.py" line="208"/>
         <source>Key store: the system keyring does not answer.</source>
         <translation>密钥库：系统钥匙环没有响应。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="208"/>
+        <location filename="../settings_page.py" line="214"/>
         <source>Local API (for other tools)</source>
         <translation>本地 API（供其他工具使用）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="212"/>
-        <location filename="../settings_page.py" line="230"/>
+        <location filename="../settings_page.py" line="218"/>
+        <location filename="../settings_page.py" line="236"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="219"/>
+        <location filename="../settings_page.py" line="225"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="223"/>
+        <location filename="../settings_page.py" line="229"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="232"/>
+        <location filename="../settings_page.py" line="238"/>
         <source>Rotate</source>
         <translation>轮换</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="238"/>
+        <location filename="../settings_page.py" line="244"/>
         <source>API token</source>
         <translation>API 令牌</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="242"/>
+        <location filename="../settings_page.py" line="248"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="252"/>
+        <location filename="../settings_page.py" line="258"/>
         <source>Interface language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="311"/>
+        <location filename="../settings_page.py" line="319"/>
         <source>[key locked]</source>
         <translation>[密钥已锁定]</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="321"/>
+        <location filename="../settings_page.py" line="329"/>
         <source>This build runs models on the CPU (no GPU offload).</source>
         <translation>此版本在 CPU 上运行模型（不支持 GPU 卸载）。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="328"/>
+        <location filename="../settings_page.py" line="336"/>
         <source>About %1 of GPU memory for the default model</source>
         <translation>默认模型约占用 %1 显存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="375"/>
+        <location filename="../settings_page.py" line="383"/>
         <source>Nothing to change.</source>
         <translation>没有需要更改的内容。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="380"/>
+        <location filename="../settings_page.py" line="388"/>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="399"/>
+        <location filename="../settings_page.py" line="407"/>
         <source>Provider %1 saved.</source>
         <translation>服务 %1 已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="415"/>
+        <location filename="../settings_page.py" line="423"/>
         <source>%1 answers: %2</source>
         <translation>%1 已响应：%2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="430"/>
+        <location filename="../settings_page.py" line="438"/>
         <source>A new API token is in use; update other tools that used the old one.</source>
         <translation>新的 API 令牌已启用；请更新使用旧令牌的其他工具。</translation>
     </message>
@@ -819,97 +902,97 @@
 <context>
     <name>TranscribePage</name>
     <message>
-        <location filename="../transcribe_page.py" line="54"/>
+        <location filename="../transcribe_page.py" line="55"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="55"/>
+        <location filename="../transcribe_page.py" line="56"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="56"/>
+        <location filename="../transcribe_page.py" line="57"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="57"/>
+        <location filename="../transcribe_page.py" line="58"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="58"/>
+        <location filename="../transcribe_page.py" line="59"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="63"/>
+        <location filename="../transcribe_page.py" line="64"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="65"/>
+        <location filename="../transcribe_page.py" line="66"/>
         <source>Transcribe all</source>
         <translation>全部转写</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="67"/>
+        <location filename="../transcribe_page.py" line="68"/>
         <source>Cancel all</source>
         <translation>全部取消</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="72"/>
+        <location filename="../transcribe_page.py" line="73"/>
         <source>Export all…</source>
         <translation>全部导出…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="74"/>
+        <location filename="../transcribe_page.py" line="75"/>
         <source>Clear finished</source>
         <translation>清除已完成</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="80"/>
+        <location filename="../transcribe_page.py" line="81"/>
         <source>Format</source>
         <translation>格式</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="86"/>
+        <location filename="../transcribe_page.py" line="87"/>
         <source>Add audio or video files, choose a language and model for each, and transcribe them in the background.</source>
         <translation>添加音频或视频文件，为每个文件选择语言和模型，并在后台转写。</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="105"/>
+        <location filename="../transcribe_page.py" line="106"/>
         <source>Add files</source>
         <translation>添加文件</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="115"/>
+        <location filename="../transcribe_page.py" line="116"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="121"/>
+        <location filename="../transcribe_page.py" line="122"/>
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="139"/>
+        <location filename="../transcribe_page.py" line="140"/>
         <source>Sending…</source>
         <translation>发送中…</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="158"/>
+        <location filename="../transcribe_page.py" line="159"/>
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="176"/>
+        <location filename="../transcribe_page.py" line="177"/>
         <source>Export to folder</source>
         <translation>导出到文件夹</translation>
     </message>
     <message>
-        <location filename="../transcribe_page.py" line="192"/>
+        <location filename="../transcribe_page.py" line="193"/>
         <source>Exported %1 transcripts</source>
         <translation>已导出 %1 份转写稿</translation>
     </message>
@@ -945,57 +1028,82 @@
 <context>
     <name>TranscriptView</name>
     <message>
-        <location filename="../transcript_view.py" line="31"/>
+        <location filename="../transcript_view.py" line="37"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="35"/>
+        <location filename="../transcript_view.py" line="42"/>
         <source>Start a conversation, or drop a file here.</source>
         <translation>开始对话，或把文件拖到这里。</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="49"/>
+        <location filename="../transcript_view.py" line="56"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="51"/>
+        <location filename="../transcript_view.py" line="58"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="75"/>
+        <location filename="../transcript_view.py" line="82"/>
+        <source>waiting for your approval</source>
+        <translation>等待你的批准</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="83"/>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="84"/>
+        <source>done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="85"/>
+        <source>denied</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="86"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="116"/>
         <source>%1 tokens</source>
         <translation>%1 个词元</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="77"/>
+        <location filename="../transcript_view.py" line="118"/>
         <source>%1 tokens/s</source>
         <translation>%1 词元/秒</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="84"/>
+        <location filename="../transcript_view.py" line="125"/>
         <source>%1 earlier messages left out</source>
         <translation>省略了 %1 条较早的消息</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="87"/>
+        <location filename="../transcript_view.py" line="128"/>
         <source>%1 messages summarized</source>
         <translation>已摘要 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="89"/>
+        <location filename="../transcript_view.py" line="130"/>
         <source>%1 items redacted</source>
         <translation>已脱敏 %1 项</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="91"/>
+        <location filename="../transcript_view.py" line="132"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="103"/>
+        <location filename="../transcript_view.py" line="152"/>
         <source>Code copied</source>
         <translation>代码已复制</translation>
     </message>
@@ -1081,77 +1189,77 @@
         <translation>各服务费用</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="46"/>
+        <location filename="../usage_page.py" line="47"/>
         <source>When</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="47"/>
+        <location filename="../usage_page.py" line="48"/>
         <source>Endpoint</source>
         <translation>接口</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="48"/>
+        <location filename="../usage_page.py" line="49"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="49"/>
+        <location filename="../usage_page.py" line="50"/>
         <source>Provider</source>
         <translation>服务</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="50"/>
+        <location filename="../usage_page.py" line="51"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="51"/>
+        <location filename="../usage_page.py" line="52"/>
         <source>Time (ms)</source>
         <translation>耗时（毫秒）</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="58"/>
+        <location filename="../usage_page.py" line="59"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="62"/>
+        <location filename="../usage_page.py" line="63"/>
         <source>Recent requests</source>
         <translation>最近的请求</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="66"/>
+        <location filename="../usage_page.py" line="68"/>
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="68"/>
+        <location filename="../usage_page.py" line="70"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="75"/>
+        <location filename="../usage_page.py" line="77"/>
         <source>What Hearth remembers across conversations (say &quot;remember that …&quot; in a chat to add one).</source>
         <translation>Hearth 跨对话记住的内容（在对话中说“记住……”即可添加）。</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="87"/>
+        <location filename="../usage_page.py" line="89"/>
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="88"/>
+        <location filename="../usage_page.py" line="90"/>
         <source>Memories</source>
         <translation>记忆</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="155"/>
+        <location filename="../usage_page.py" line="157"/>
         <source>Edit memory</source>
         <translation>编辑记忆</translation>
     </message>
     <message>
-        <location filename="../usage_page.py" line="155"/>
+        <location filename="../usage_page.py" line="157"/>
         <source>Memory:</source>
         <translation>记忆：</translation>
     </message>
