@@ -129,6 +129,7 @@ def _same(expected: Any, got: Any) -> bool:
 @dataclass
 class Tally:
     replies: int = 0
+    cut: int = 0  # replies max_tokens ended before a call closed
     with_calls: int = 0
     calls: int = 0
     valid: int = 0
@@ -160,7 +161,8 @@ class Tally:
             return f"{100 * n / d:.0f}%" if d else "n/a"
 
         return (
-            f"{label}: {self.replies} replies, {pct(self.with_calls, self.replies)} with calls; "
+            f"{label}: {self.replies} replies, {pct(self.with_calls, self.replies)} with calls "
+            f"({self.cut} cut by max_tokens 300); "
             f"{self.calls} calls, {pct(self.valid, self.calls)} parse and validate, "
             f"{pct(self.right_tool, self.calls)} the right tool, "
             f"{pct(self.right_args, self.calls)} the right tool with the right arguments"
@@ -181,6 +183,7 @@ def run_mode(sdk: openai.OpenAI, model: str, mode: str) -> Tally:
             tool_choice=choice, temperature=0, max_tokens=300, parallel_tool_calls=True,
         )  # fmt: skip
         tally.seconds.append(time.perf_counter() - started)
+        tally.cut += reply.choices[0].finish_reason == "length"
         calls = reply.choices[0].message.tool_calls or []
         made = [(c.function.name, c.function.arguments) for c in calls]  # type: ignore[union-attr]
         tally.add(case, made, single_expected=mode == "named")

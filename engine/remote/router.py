@@ -9,6 +9,7 @@ provider is redacted first and restored in the reply; every reply says who serve
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -55,6 +56,14 @@ _OPENAI_FIELDS = (
     "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "stop", "seed",
     "response_format", "tools", "tool_choice", "parallel_tool_calls",
 )  # fmt: skip
+
+
+def _parses(arguments: str) -> bool:
+    try:
+        json.loads(arguments)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -149,10 +158,15 @@ class RoutedReply:
                 self.record(self)
 
     def tool_calls(self) -> list[ToolCall]:
-        """The reply's function calls, whole (after `pieces()` or `collect()`)."""
+        """The reply's function calls, whole (after `pieces()` or `collect()`). A call that
+        max_tokens cut before it closed is left out: its arguments would not parse (the
+        finish_reason, "length", says the reply was cut)."""
+        calls = assemble(self.calls)
+        if self.finish_reason == "length":
+            calls = [c for c in calls if _parses(c[2])]
         return [
             ToolCall(id=call_id, function=ToolCallFunction(name=name, arguments=arguments))
-            for call_id, name, arguments in assemble(self.calls)
+            for call_id, name, arguments in calls
         ]
 
     async def collect(self) -> tuple[str, str | None]:

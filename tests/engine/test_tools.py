@@ -244,3 +244,12 @@ def test_a_tool_message_must_name_its_call(engine: RunningEngine) -> None:
             "messages": [*ASK, {"role": "tool", "content": "sunny"}], "tools": TOOLS,
         })  # fmt: skip
     assert response.status_code == 400
+
+
+def test_a_call_cut_by_max_tokens_is_not_returned_half_written(sdk: openai.OpenAI) -> None:
+    reply = sdk.chat.completions.create(
+        model=DEFAULT_MODEL, messages=ASK, tools=TOOLS, temperature=0, max_tokens=12,  # type: ignore[arg-type]
+        tool_choice={"type": "function", "function": {"name": "book_table"}},
+    )  # fmt: skip
+    assert reply.choices[0].finish_reason == "length"
+    assert not reply.choices[0].message.tool_calls
