@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import engine
 from engine.api import (
+    routes_anthropic,
     routes_audio,
     routes_batches,
     routes_chat,
@@ -224,6 +225,7 @@ def create_app(
         routes_chat.router, routes_audio.router, routes_jobs.router, routes_conversations.router,
         routes_memories.router, routes_privacy.router, routes_remote.router,
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
+        routes_anthropic.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -77,18 +78,46 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return f"Invalid value for '{param}': {reason}.", param
 
 
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+    503: "overloaded_error",
+}  # fmt: skip
+
+
+def anthropic_error(status: int, message: str) -> dict[str, Any]:
+    """Anthropic's error shape, for its Messages API's clients."""
+    kind = _ANTHROPIC_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def _dialect(request: Request, response: JSONResponse) -> JSONResponse:
+    """The error in the shape the route's own clients read (OpenAI's unless said otherwise)."""
+    if not request.url.path.startswith("/v1/messages"):
+        return response
+    message = json.loads(bytes(response.body))["error"]["message"]
+    headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
+    return JSONResponse(
+        anthropic_error(response.status_code, message), response.status_code, headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_hearth_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_hearth_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HearthError)
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        return error_response(exc)
+        return _dialect(request, error_response(exc))
 
-    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         message, param = validation_message(exc)
-        return JSONResponse(
-            error_payload(message, "invalid_request_error", "invalid_value", param), status_code=400
+        return _dialect(
+            request,
+            JSONResponse(
+                error_payload(message, "invalid_request_error", "invalid_value", param),
+                status_code=400,
+            ),
         )
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -98,8 +127,13 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"Unknown request URL: {request.method} {request.url.path}."
         else:
             message = str(exc.detail)
-        return JSONResponse(
-            error_payload(message, type_, code), status_code=exc.status_code, headers=exc.headers
+        return _dialect(
+            request,
+            JSONResponse(
+                error_payload(message, type_, code),
+                status_code=exc.status_code,
+                headers=exc.headers,
+            ),
         )
 
     async def on_too_deep(_request: Request, _exc: Exception) -> JSONResponse:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.api.errors import error_payload
+from engine.api.errors import anthropic_error, error_payload
 from engine.errors import PayloadTooLarge
 from engine.security.api_token import ApiToken, token_matches
 
@@ -19,8 +19,14 @@ async def _send_error(
     type_: str,
     code: str,
     extra: Iterable[tuple[bytes, bytes]] = (),
+    path: str = "",
 ) -> None:
-    body = json.dumps(error_payload(message, type_, code)).encode()
+    payload = (
+        anthropic_error(status, message)
+        if path.startswith("/v1/messages")
+        else error_payload(message, type_, code)
+    )
+    body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
     await send({"type": "http.response.body", "body": body})
@@ -81,7 +87,8 @@ class OriginGuard:
 
 
 class TokenGuard:
-    """401 unless an /v1 request carries the local API token as a Bearer token."""
+    """401 unless an /v1 request carries the local API token, as a Bearer token or (as
+    Anthropic's clients send it) in x-api-key."""
 
     def __init__(self, app: ASGIApp, token: ApiToken) -> None:
         self.app = app
@@ -92,11 +99,13 @@ class TokenGuard:
         if scope["type"] == "http" and scope.get("method") != "OPTIONS" and path.startswith("/v1"):
             auth = _header(scope, b"authorization") or ""
             scheme, _, presented = auth.partition(" ")
-            if scheme.lower() != "bearer" or not token_matches(self.token.value, presented.strip()):
+            if scheme.lower() != "bearer":
+                presented = _header(scope, b"x-api-key") or ""
+            if not token_matches(self.token.value, presented.strip()):
                 await _send_error(
                     send, 401, "A valid API token is required (Authorization: Bearer ...). "
                     "`hearth token` prints it.", "authentication_error", "invalid_api_key",
-                    [(b"www-authenticate", b"Bearer")],
+                    [(b"www-authenticate", b"Bearer")], path,
                 )  # fmt: skip
                 return
         await self.app(scope, receive, send)

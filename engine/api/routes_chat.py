@@ -46,7 +46,7 @@ def _finish(reason: str | None) -> str:
     return reason if reason in ("stop", "length", "content_filter", "tool_calls") else "stop"
 
 
-def _audit(request: Request, gen: Generation | RoutedReply) -> None:
+def audit_reply(request: Request, gen: Generation | RoutedReply) -> None:
     """Tell the audit log what served this request (filled in as the reply ends)."""
     record = request.state.audit
     record.model = gen.model_id
@@ -68,10 +68,10 @@ async def chat_completions(
     headers = {"x-hearth-provider": gen.served.provider}
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        events = _chat_events(gen, include_usage, lambda: _audit(request, gen))
+        events = _chat_events(gen, include_usage, lambda: audit_reply(request, gen))
         return sse_response(events, headers)
     text, finish = await gen.collect()
-    _audit(request, gen)
+    audit_reply(request, gen)
     calls = gen.tool_calls()
     choice = ChatChoice(
         message=AssistantMessage(content=text or (None if calls else ""), tool_calls=calls or None),
@@ -141,10 +141,10 @@ async def completions(
     prefix = req.prompt_text() if req.echo else ""
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        events = _completion_events(gen, prefix, include_usage, lambda: _audit(request, gen))
+        events = _completion_events(gen, prefix, include_usage, lambda: audit_reply(request, gen))
         return sse_response(events)
     text, finish = await gen.collect()
-    _audit(request, gen)
+    audit_reply(request, gen)
     return Completion(
         id=gen.id,
         created=gen.created,

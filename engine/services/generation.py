@@ -286,6 +286,27 @@ class GenerationService:
         gen.tool_plan = plan
         return gen
 
+    async def count_chat_tokens(self, req: ChatCompletionRequest) -> int:
+        """The prompt tokens a chat request would take (its tools included; image parts are
+        counted by their text only)."""
+        entry = self._registry.resolve(req.model)
+        _check_roles(req)
+        plan = plan_tools(req, await self._template_text(entry))
+        messages = template_messages(req.messages, plan, lambda text: text)
+        tools = plan.tools if plan is not None and plan.renders_tools else None
+        loaded = await self._pool.acquire(entry)
+        try:
+            template = (entry.custom.chat_template if entry.custom else None) or (
+                self._chat_template(entry.custom.base if entry.custom else entry.id)
+            )
+            prompter = Prompter(loaded.model, template)
+            prompt = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: prompter.chat_prompt(messages, tools)
+            )
+            return len(prompt.tokens)
+        finally:
+            self._pool.release(loaded)
+
     async def plan_for(
         self, model_name: str | None, tools: list[dict[str, Any]], choice: Any = "auto"
     ) -> ToolPlan | None:

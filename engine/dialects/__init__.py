@@ -1,0 +1,1 @@
+"""Other APIs' shapes translated to and from the engine's own chat requests and replies."""
