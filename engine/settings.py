@@ -174,6 +174,10 @@ class EngineSettings(BaseSettings):
     memories_per_reply: int = Field(default=5, ge=0)
     memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
 
+    # Ollama's clients send no token: with this on, loopback clients use /api/* without one
+    # (the Host and Origin checks still apply). Off by default.
+    ollama_without_token: bool = False
+
     # Tools in stored conversations
     mcp_servers: list[dict[str, Any]] = Field(default_factory=list)  # [[mcp_servers]] tables
     tool_result_max_chars: int = Field(default=8000, ge=100)  # a result is cut to this

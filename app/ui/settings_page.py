@@ -135,7 +135,15 @@ class SettingsPage(QWidget):
         self.moderation = QCheckBox(self.tr("Apply the moderation lists"))
         self.memory_from_chat = QCheckBox(self.tr('Save "remember that …" as a memory'))
         self.audit_content = QCheckBox(self.tr("Keep message text in the audit log"))
-        for check in (self.moderation, self.memory_from_chat, self.audit_content):
+        self.ollama_open = QCheckBox(
+            self.tr("Let programs on this computer use the Ollama API without the token")
+        )
+        self.ollama_open.setToolTip(
+            self.tr(
+                "Ollama's clients (Open WebUI, editor plugins) send no token. With this on, any program running on this computer can use /api/* on Hearth's port; other machines and web pages still cannot."
+            )
+        )
+        for check in (self.moderation, self.memory_from_chat, self.audit_content, self.ollama_open):
             form.addRow("", check)
         return box
 
@@ -302,6 +310,7 @@ class SettingsPage(QWidget):
         self.moderation.setChecked(s.moderation)
         self.memory_from_chat.setChecked(s.memory_from_chat)
         self.audit_content.setChecked(s.audit_content)
+        self.ollama_open.setChecked(s.ollama_without_token)
         self._show_providers(data["providers"])
         self._show_key_store(data["key_store"])
         self.keys.clear()
@@ -373,6 +382,7 @@ class SettingsPage(QWidget):
             "moderation": self.moderation.isChecked(),
             "memory_from_chat": self.memory_from_chat.isChecked(),
             "audit_content": self.audit_content.isChecked(),
+            "ollama_without_token": self.ollama_open.isChecked(),
         }
         now = s.model_dump()
         return {k: v for k, v in wanted.items() if now.get(k) != v}

@@ -22,6 +22,7 @@ from engine.api import (
     routes_memories,
     routes_model_files,
     routes_models,
+    routes_ollama,
     routes_privacy,
     routes_remote,
     routes_settings,
@@ -225,7 +226,7 @@ def create_app(
         routes_chat.router, routes_audio.router, routes_jobs.router, routes_conversations.router,
         routes_memories.router, routes_privacy.router, routes_remote.router,
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
-        routes_anthropic.router,
+        routes_anthropic.router, routes_ollama.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)
@@ -237,7 +238,9 @@ def create_app(
         upload_bytes=settings.max_upload_bytes,
         upload_prefixes=UPLOAD_PREFIXES,
     )
-    app.add_middleware(TokenGuard, token=api_token)
+    app.add_middleware(
+        TokenGuard, token=api_token, ollama_open=lambda: settings.ollama_without_token
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

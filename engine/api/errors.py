@@ -93,9 +93,12 @@ def anthropic_error(status: int, message: str) -> dict[str, Any]:
 
 def _dialect(request: Request, response: JSONResponse) -> JSONResponse:
     """The error in the shape the route's own clients read (OpenAI's unless said otherwise)."""
-    if not request.url.path.startswith("/v1/messages"):
+    path = request.url.path
+    if not path.startswith(("/v1/messages", "/api/")):
         return response
     message = json.loads(bytes(response.body))["error"]["message"]
+    if path.startswith("/api/"):  # Ollama's
+        return JSONResponse({"error": message}, response.status_code)
     headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
     return JSONResponse(
         anthropic_error(response.status_code, message), response.status_code, headers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,11 +21,12 @@ async def _send_error(
     extra: Iterable[tuple[bytes, bytes]] = (),
     path: str = "",
 ) -> None:
-    payload = (
-        anthropic_error(status, message)
-        if path.startswith("/v1/messages")
-        else error_payload(message, type_, code)
-    )
+    if path.startswith("/v1/messages"):
+        payload = anthropic_error(status, message)
+    elif path.startswith("/api/"):
+        payload = {"error": message}  # Ollama's shape
+    else:
+        payload = error_payload(message, type_, code)
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
@@ -86,17 +87,31 @@ class OriginGuard:
         await self.app(scope, receive, send)
 
 
-class TokenGuard:
-    """401 unless an /v1 request carries the local API token, as a Bearer token or (as
-    Anthropic's clients send it) in x-api-key."""
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
-    def __init__(self, app: ASGIApp, token: ApiToken) -> None:
+
+class TokenGuard:
+    """401 unless an /v1 or /api (Ollama's) request carries the local API token, as a Bearer
+    token or (as Anthropic's clients send it) in x-api-key. Ollama's clients send none: when
+    `ollama_open()` says so, loopback clients may use /api without it."""
+
+    def __init__(
+        self, app: ASGIApp, token: ApiToken, ollama_open: Callable[[], bool] = lambda: False
+    ) -> None:
         self.app = app
         self.token = token
+        self.ollama_open = ollama_open
+
+    def _guarded(self, scope: Scope) -> bool:
+        path = str(scope.get("path", ""))
+        if path.startswith("/api/"):
+            client = str((scope.get("client") or ("", 0))[0])
+            return not (self.ollama_open() and client in LOOPBACK)
+        return path.startswith("/v1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and scope.get("method") != "OPTIONS" and path.startswith("/v1"):
+        if scope["type"] == "http" and scope.get("method") != "OPTIONS" and self._guarded(scope):
             auth = _header(scope, b"authorization") or ""
             scheme, _, presented = auth.partition(" ")
             if scheme.lower() != "bearer":

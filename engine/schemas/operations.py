@@ -80,6 +80,7 @@ class SettingsUpdate(BaseModel):
     moderation: bool | None = None
     memory_from_chat: bool | None = None
     audit_content: bool | None = None
+    ollama_without_token: bool | None = None
 
 
 class EngineSettingsView(BaseModel):
@@ -97,5 +98,6 @@ class EngineSettingsView(BaseModel):
     moderation: bool
     memory_from_chat: bool
     audit_content: bool
+    ollama_without_token: bool = False
     gpu_offload: bool
     reloaded: list[str] = Field(default_factory=list)  # models unloaded to take new load options

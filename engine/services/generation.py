@@ -286,6 +286,11 @@ class GenerationService:
         gen.tool_plan = plan
         return gen
 
+    async def preload(self, model_name: str | None) -> None:
+        """Load a model now (Ollama's empty generate request), so a first reply does not wait."""
+        entry = self._registry.resolve(model_name)
+        self._pool.release(await self._pool.acquire(entry))
+
     async def count_chat_tokens(self, req: ChatCompletionRequest) -> int:
         """The prompt tokens a chat request would take (its tools included; image parts are
         counted by their text only)."""

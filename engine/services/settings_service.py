@@ -81,6 +81,7 @@ class SettingsService:
             moderation=s.moderation,
             memory_from_chat=s.memory_from_chat,
             audit_content=s.audit_content,
+            ollama_without_token=s.ollama_without_token,
             gpu_offload=self._gpu_offload,
             reloaded=reloaded or [],
         )

@@ -628,7 +628,7 @@
     </message>
     <message>
         <location filename="../settings_page.py" line="85"/>
-        <location filename="../settings_page.py" line="343"/>
+        <location filename="../settings_page.py" line="352"/>
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
@@ -738,163 +738,173 @@
         <translation>在审计日志中保留消息文本</translation>
     </message>
     <message>
+        <location filename="../settings_page.py" line="139"/>
+        <source>Let programs on this computer use the Ollama API without the token</source>
+        <translation>允许本机上的程序不带令牌使用 Ollama API</translation>
+    </message>
+    <message>
         <location filename="../settings_page.py" line="143"/>
+        <source>Ollama&apos;s clients (Open WebUI, editor plugins) send no token. With this on, any program running on this computer can use /api/* on Hearth&apos;s port; other machines and web pages still cannot.</source>
+        <translation>Ollama 的客户端（Open WebUI、编辑器插件）不发送令牌。开启后，本机上运行的任何程序都可以使用 Hearth 端口上的 /api/*；其他机器和网页仍然不能。</translation>
+    </message>
+    <message>
+        <location filename="../settings_page.py" line="151"/>
         <source>Remote providers and keys</source>
         <translation>远程服务与密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="154"/>
+        <location filename="../settings_page.py" line="162"/>
         <source>comma-separated model names</source>
         <translation>用逗号分隔的模型名称</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="157"/>
+        <location filename="../settings_page.py" line="165"/>
         <source>kept in the key store, never shown again</source>
         <translation>保存在密钥库中，不再显示</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="158"/>
+        <location filename="../settings_page.py" line="166"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="159"/>
+        <location filename="../settings_page.py" line="167"/>
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="160"/>
+        <location filename="../settings_page.py" line="168"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="161"/>
+        <location filename="../settings_page.py" line="169"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="165"/>
+        <location filename="../settings_page.py" line="173"/>
         <source>Add provider</source>
         <translation>添加服务</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="166"/>
+        <location filename="../settings_page.py" line="174"/>
         <source>Test selected</source>
         <translation>测试所选</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="167"/>
+        <location filename="../settings_page.py" line="175"/>
         <source>Remove selected</source>
         <translation>移除所选</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="177"/>
+        <location filename="../settings_page.py" line="185"/>
         <source>Keys in the key store</source>
         <translation>密钥库中的密钥</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="184"/>
+        <location filename="../settings_page.py" line="192"/>
         <source>Unlock…</source>
         <translation>解锁…</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="201"/>
+        <location filename="../settings_page.py" line="209"/>
         <source>Key store: open.</source>
         <translation>密钥库：已打开。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="203"/>
+        <location filename="../settings_page.py" line="211"/>
         <source>Key store: locked. Hearth asks for its passphrase when a secret is needed.</source>
         <translation>密钥库：已锁定。需要用到机密时，Hearth 会询问口令。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="206"/>
+        <location filename="../settings_page.py" line="214"/>
         <source>Key store: no passphrase yet. Hearth asks you to choose one when you first store a key.</source>
         <translation>密钥库：尚未设置口令。首次保存密钥时，Hearth 会请您设置一个。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="208"/>
+        <location filename="../settings_page.py" line="216"/>
         <source>Key store: the system keyring does not answer.</source>
         <translation>密钥库：系统钥匙环没有响应。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="214"/>
+        <location filename="../settings_page.py" line="222"/>
         <source>Local API (for other tools)</source>
         <translation>本地 API（供其他工具使用）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="218"/>
-        <location filename="../settings_page.py" line="236"/>
+        <location filename="../settings_page.py" line="226"/>
+        <location filename="../settings_page.py" line="244"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="225"/>
+        <location filename="../settings_page.py" line="233"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="229"/>
+        <location filename="../settings_page.py" line="237"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="238"/>
+        <location filename="../settings_page.py" line="246"/>
         <source>Rotate</source>
         <translation>轮换</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="244"/>
+        <location filename="../settings_page.py" line="252"/>
         <source>API token</source>
         <translation>API 令牌</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="248"/>
+        <location filename="../settings_page.py" line="256"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="258"/>
+        <location filename="../settings_page.py" line="266"/>
         <source>Interface language (after a restart)</source>
         <translation>界面语言（重启后生效）</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="319"/>
+        <location filename="../settings_page.py" line="328"/>
         <source>[key locked]</source>
         <translation>[密钥已锁定]</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="329"/>
+        <location filename="../settings_page.py" line="338"/>
         <source>This build runs models on the CPU (no GPU offload).</source>
         <translation>此版本在 CPU 上运行模型（不支持 GPU 卸载）。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="336"/>
+        <location filename="../settings_page.py" line="345"/>
         <source>About %1 of GPU memory for the default model</source>
         <translation>默认模型约占用 %1 显存</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="383"/>
+        <location filename="../settings_page.py" line="393"/>
         <source>Nothing to change.</source>
         <translation>没有需要更改的内容。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="388"/>
+        <location filename="../settings_page.py" line="398"/>
         <source>Settings saved.</source>
         <translation>设置已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="407"/>
+        <location filename="../settings_page.py" line="417"/>
         <source>Provider %1 saved.</source>
         <translation>服务 %1 已保存。</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="423"/>
+        <location filename="../settings_page.py" line="433"/>
         <source>%1 answers: %2</source>
         <translation>%1 已响应：%2</translation>
     </message>
     <message>
-        <location filename="../settings_page.py" line="438"/>
+        <location filename="../settings_page.py" line="448"/>
         <source>A new API token is in use; update other tools that used the old one.</source>
         <translation>新的 API 令牌已启用；请更新使用旧令牌的其他工具。</translation>
     </message>

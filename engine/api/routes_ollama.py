@@ -1,0 +1,173 @@
+"""Ollama's API (`/api/*`), for the programs that speak it (Open WebUI, editor plugins, the
+`ollama` package): a thin translation over the chat router and the model registry. Errors come
+back as Ollama's `{"error": "..."}` (engine.api.errors)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from engine.api.routes_chat import audit_reply
+from engine.api.state import State, blocking
+from engine.dialects.ollama import (
+    VERSION,
+    OllamaChatRequest,
+    OllamaGenerateRequest,
+    chat_request,
+    details,
+    done_fields,
+    generate_request,
+    model_name,
+    now_iso,
+    tool_calls,
+)
+from engine.errors import HearthError, InvalidInput
+from engine.registry.model_registry import ModelEntry
+from engine.remote.router import RoutedReply
+
+router = APIRouter(prefix="/api")
+
+
+class ModelRef(BaseModel):
+    model: str | None = None
+    name: str | None = None  # older clients
+
+    def id(self) -> str:
+        given = self.model or self.name
+        if not given:
+            raise InvalidInput("model is required", param="model")
+        return model_name(given)
+
+
+@router.get("/version")
+async def version() -> dict[str, str]:
+    return {"version": VERSION}
+
+
+def _listed(entry: ModelEntry) -> dict[str, Any]:
+    quantization = entry.catalog.quantization if entry.catalog else None
+    return {
+        "name": f"{entry.id}:latest", "model": f"{entry.id}:latest",
+        "modified_at": datetime.fromtimestamp(entry.created, timezone.utc).isoformat(),
+        "size": entry.size_bytes,
+        "digest": hashlib.sha256(f"{entry.id}:{entry.size_bytes}".encode()).hexdigest(),
+        "details": details(quantization, None, None),
+    }  # fmt: skip
+
+
+@router.get("/tags")
+async def tags(state: State) -> dict[str, Any]:
+    entries = await blocking(state.registry.entries)
+    return {"models": [_listed(e) for e in entries.values() if e.kind == "chat"]}
+
+
+@router.get("/ps")
+async def running(state: State) -> dict[str, Any]:
+    models = []
+    for loaded in state.pool.loaded().values():
+        listed = _listed(loaded.entry)
+        listed.update(expires_at=now_iso(), size_vram=0)
+        models.append(listed)
+    return {"models": models}
+
+
+@router.post("/show")
+async def show(body: ModelRef, state: State) -> dict[str, Any]:
+    entry = await blocking(state.registry.resolve, body.id())
+    info = await blocking(state.pool.inspect, entry)
+    template = info.chat_template or ""
+    capabilities = ["completion"]
+    if entry.projector is not None:
+        capabilities.append("vision")
+    if "tools" in template:
+        capabilities.append("tools")
+    arch = info.architecture or ""
+    return {
+        "modelfile": "", "parameters": "", "template": template,
+        "details": details(info.quantization, info.parameter_count, arch),
+        "model_info": {"general.architecture": arch,
+                       "general.parameter_count": info.parameter_count,
+                       f"{arch}.context_length": info.context_length},
+        "capabilities": capabilities,
+        "modified_at": datetime.fromtimestamp(entry.created, timezone.utc).isoformat(),
+    }  # fmt: skip
+
+
+@router.delete("/delete")
+async def delete(body: ModelRef, state: State) -> Response:
+    await blocking(state.models.remove, body.id())
+    return Response(status_code=200)
+
+
+@router.post("/chat", response_model=None)
+async def chat(body: OllamaChatRequest, state: State, request: Request) -> Response:
+    req = chat_request(body)
+    return await _answer(state, request, req, body.model, body.stream, chat=True)
+
+
+@router.post("/generate", response_model=None)
+async def generate(body: OllamaGenerateRequest, state: State, request: Request) -> Response:
+    if not body.prompt and not body.images:  # a load request: Ollama answers at once
+        await state.generation.preload(model_name(body.model))
+        return JSONResponse({"model": body.model, "created_at": now_iso(), "response": "",
+                             "done": True, "done_reason": "load"})  # fmt: skip
+    req = generate_request(body)
+    return await _answer(state, request, req, body.model, body.stream, chat=False)
+
+
+async def _answer(
+    state: State, request: Request, req: Any, name: str, stream: bool, *, chat: bool
+) -> Response:
+    started = time.monotonic()
+    req.stream = stream
+    gen = await state.router.start_chat(req)
+    if stream:
+        lines = _lines(gen, request, name, started, chat)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
+    text, finish = await gen.collect()
+    audit_reply(request, gen)
+    usage = gen.usage()
+    reply = _said(name, text, chat, tool_calls(gen.tool_calls()))
+    reply.update(done_fields(finish, started, gen.first_token, usage.prompt_tokens,
+                             usage.completion_tokens))  # fmt: skip
+    return JSONResponse(reply)
+
+
+def _said(name: str, text: str, chat: bool, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    base: dict[str, Any] = {"model": name, "created_at": now_iso()}
+    if not chat:
+        return {**base, "response": text, "done": False}
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        message["tool_calls"] = calls
+    return {**base, "message": message, "done": False}
+
+
+async def _lines(
+    gen: RoutedReply, request: Request, name: str, started: float, chat: bool
+) -> AsyncIterator[str]:
+    finish = None
+    try:
+        async for piece in gen.pieces():
+            finish = piece.finish_reason or finish
+            if piece.text:
+                yield json.dumps(_said(name, piece.text, chat, []), ensure_ascii=False) + "\n"
+        calls = tool_calls(gen.tool_calls())
+        usage = gen.usage()
+        last = _said(name, "", chat, calls)
+        last.update(done_fields(finish, started, gen.first_token, usage.prompt_tokens,
+                                usage.completion_tokens))  # fmt: skip
+        yield json.dumps(last, ensure_ascii=False) + "\n"
+    except HearthError as exc:
+        yield json.dumps({"error": exc.message}) + "\n"
+    finally:
+        gen.cancel()
+        audit_reply(request, gen)
