@@ -101,6 +101,40 @@ async def show(body: ModelRef, state: State) -> dict[str, Any]:
     }  # fmt: skip
 
 
+class PullBody(ModelRef):
+    stream: bool = True
+    insecure: bool = False
+
+
+@router.post("/pull", response_model=None)
+async def pull(body: PullBody, state: State) -> Response:
+    """A catalog model, downloaded through the model manager (resumable, checked), with
+    progress in Ollama's shape."""
+    model_id, files = state.models.plan(body.id(), None, None)
+    stream = state.models.pull(files)
+
+    async def lines() -> AsyncIterator[str]:
+        try:
+            yield json.dumps({"status": "pulling manifest"}) + "\n"
+            async for p in stream.items():
+                yield json.dumps({"status": f"pulling {p.file}", "digest": p.file,
+                                  "total": p.total, "completed": p.completed}) + "\n"  # fmt: skip
+            await stream.future
+            yield json.dumps({"status": "verifying sha256 digest"}) + "\n"
+            yield json.dumps({"status": "success"}) + "\n"
+        except HearthError as exc:
+            yield json.dumps({"error": exc.message}) + "\n"
+        finally:
+            stream.cancel()  # a client that goes away cancels; the partial file stays
+
+    if body.stream:
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+    async for _progress in stream.items():
+        pass
+    await stream.future
+    return JSONResponse({"status": "success", "model": model_id})
+
+
 @router.delete("/delete")
 async def delete(body: ModelRef, state: State) -> Response:
     await blocking(state.models.remove, body.id())

@@ -126,3 +126,38 @@ def test_delete_removes_a_model(client: ollama.Client, engine: RunningEngine) ->
     client.delete("spare:latest")
     assert "spare:latest" not in [m.model for m in client.list().models]
     assert not Path(target).exists()
+
+
+def test_pull_downloads_a_catalog_model_with_progress(tmp_path: Path) -> None:
+    """From a file server on loopback (as the Hugging Face mirror), through the model manager."""
+    from tests.file_server import FileServer
+
+    source = default_embedded_dir() / DEFAULT_MODEL_FILE
+    copy = tmp_path / "served" / "tiny-chat.gguf"
+    copy.parent.mkdir()
+    shutil.copy(source, copy)
+    served = FileServer(copy)
+    served.start()
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[[models]]\nid = "tiny-chat"\nname = "Tiny chat"\nkind = "chat"\nlicense = "Apache-2.0"\n'
+        f'[[models.files]]\nname = "tiny-chat.gguf"\nsize = {source.stat().st_size}\n'
+        'url = "https://huggingface.co/org/tiny/resolve/main/tiny-chat.gguf"\n',
+        encoding="utf-8",
+    )
+    engine = start_engine(tmp_path / "home", catalog_path=str(catalog), hf_endpoint=served.url)
+    try:
+        client = ollama.Client(host=engine.url, headers={"Authorization": f"Bearer {engine.token}"})
+        progress = list(client.pull("tiny-chat", stream=True))
+        assert progress[0].status == "pulling manifest"
+        assert progress[-1].status == "success"
+        done = [p.completed for p in progress if p.completed is not None]
+        assert done == sorted(done)
+        assert done[-1] == source.stat().st_size
+        assert "tiny-chat:latest" in [m.model for m in client.list().models]
+        with pytest.raises(ollama.ResponseError) as unknown:
+            client.pull("no-such-model")
+        assert unknown.value.status_code == 404
+    finally:
+        engine.process.stop()
+        served.stop()
