@@ -297,10 +297,13 @@ class McpHub:
 
     async def stop(self, name: str) -> None:
         conn = self._connections.pop(name, None)
-        if conn is not None and conn.task is not None and not conn.task.done():
+        if conn is None or conn.task is None or conn.task.done():
+            return
+        if conn.status == "running":
             conn.task.cancel()
-            # Bounded: the SDK closes a stdio server inside a shield (a few seconds at most).
-            await asyncio.wait({conn.task}, timeout=10)
+        # One that stopped itself (a tool timed out) is already closing: interrupting the SDK
+        # there would leave its process behind. It closes stdin, then SIGTERM, then SIGKILL.
+        await asyncio.wait({conn.task}, timeout=15)
 
     async def close(self) -> None:
         for name in list(self._connections):

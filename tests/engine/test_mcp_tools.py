@@ -178,12 +178,15 @@ def test_a_hanging_tool_is_stopped_and_the_server_restarted(
     again = _run_of(http, "lab__add")
     assert again["status"] == "done"  # started afresh on the next use
     assert http.get("/v1/mcp/servers/lab").json()["status"] == "running"
+    # The hung server's process is gone: only the new one is left.
+    wait_for(lambda: len(_lab_servers_of(engine)) == 1, timeout=20, what="one lab server")
 
 
 def test_a_crashing_server_is_reported_and_restarted_on_next_use(
     engine: RunningEngine, http: httpx.Client
 ) -> None:
-    http.patch("/v1/mcp/servers/lab", json={"tools": {"crash": {"always_allow": True}}})
+    http.patch("/v1/mcp/servers/lab", json={"tools": {"crash": {"always_allow": True},
+                                                      "add": {"always_allow": True}}})  # fmt: skip
     run = _run_of(http, "lab__crash")
     assert run["status"] == "failed"
     assert run["result"].startswith("Error: the MCP server 'lab'")
@@ -243,6 +246,22 @@ def test_a_server_over_streamable_http_added_through_the_api(http: httpx.Client)
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _lab_servers_of(engine: RunningEngine) -> list[int]:
+    """The engine's child processes running the lab server (read from /proc)."""
+    assert engine.process.process is not None
+    parent = str(engine.process.process.pid)
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields[1] == parent and b"mcp_lab_server.py" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _listening(port: int) -> bool:
