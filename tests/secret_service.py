@@ -33,7 +33,7 @@ def private_secret_service(home: Path) -> Iterator[dict[str, str]]:
     old = {k: os.environ.get(k) for k in ("DBUS_SESSION_BUS_ADDRESS", "HOME")}
     os.environ.update(DBUS_SESSION_BUS_ADDRESS=address, HOME=str(home))
     try:
-        _wait_until_it_answers(daemon)
+        _wait_until_it_answers(daemon, home)
         yield env
     finally:
         for key, value in old.items():
@@ -47,13 +47,21 @@ def private_secret_service(home: Path) -> Iterator[dict[str, str]]:
             os.kill(int(pid), signal.SIGTERM)
 
 
-def _wait_until_it_answers(daemon: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """Poll the Secret Service (the daemon takes its bus name a moment after it starts)."""
+def _wait_until_it_answers(
+    daemon: subprocess.Popen[bytes], home: Path, timeout: float = 30
+) -> None:
+    """Poll the Secret Service (the daemon takes its bus name a moment after it starts). Not
+    before the daemon has made the login keyring from the password it was given: asked
+    earlier, it tries to prompt for a new collection, which nobody answers."""
     from keyring.backends import SecretService
 
     from engine.security.keystore import KeyringStore, KeyStoreUnavailable
 
     deadline = time.monotonic() + timeout
+    login = home / ".local" / "share" / "keyrings" / "login.keyring"
+    while not login.exists() and time.monotonic() < deadline - 10:
+        assert daemon.poll() is None, "gnome-keyring-daemon exited"
+        time.sleep(0.1)
     while True:
         try:
             KeyringStore(timeout=5, backend=SecretService.Keyring()).probe()
