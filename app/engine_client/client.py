@@ -103,10 +103,9 @@ class ChatStream:
 
     def deltas(self) -> Iterator[str]:
         """Just the text as it arrives."""
-        for chunk in self:
-            for choice in chunk.choices:
-                if choice.delta.content:
-                    yield choice.delta.content
+        for piece in self.events():
+            if isinstance(piece, str):
+                yield piece
 
     def events(self) -> Iterator[str | ToolRun]:
         """The text as it arrives, and each tool call the engine runs as its status changes."""

@@ -40,16 +40,7 @@ async def get_server(name: ServerName, state: State, start: bool = False) -> Mcp
 
 @router.patch("/v1/mcp/servers/{name}")
 async def update_server(name: ServerName, body: McpServerUpdate, state: State) -> McpServerInfo:
-    hub, prefs = state.tools.hub, state.tools.prefs
-    await blocking(hub.info, name, prefs.get)  # 404 for an unknown server
-    if body.enabled is not None:
-        await blocking(prefs.set, name, body.enabled, None)
-        if not body.enabled:
-            await hub.stop(name)
-    for tool, change in body.tools.items():
-        qualified = tool if tool.startswith(f"{name}__") else f"{name}__{tool}"
-        await blocking(prefs.set, qualified, change.enabled, change.always_allow)
-    return await blocking(hub.info, name, prefs.get)
+    return await state.tools.update_server(name, body)
 
 
 @router.delete("/v1/mcp/servers/{name}")

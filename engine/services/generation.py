@@ -301,10 +301,7 @@ class GenerationService:
         tools = plan.tools if plan is not None and plan.renders_tools else None
         loaded = await self._pool.acquire(entry)
         try:
-            template = (entry.custom.chat_template if entry.custom else None) or (
-                self._chat_template(entry.custom.base if entry.custom else entry.id)
-            )
-            prompter = Prompter(loaded.model, template)
+            prompter = Prompter(loaded.model, self._set_template(entry))
             prompt = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: prompter.chat_prompt(messages, tools)
             )
@@ -322,11 +319,15 @@ class GenerationService:
         )
         return plan_tools(req, await self._template_text(entry))
 
+    def _set_template(self, entry: ModelEntry) -> str | None:
+        """The template a custom model or the settings give (None: the GGUF's own)."""
+        if entry.custom is not None and entry.custom.chat_template:
+            return entry.custom.chat_template
+        return self._chat_template(entry.custom.base if entry.custom else entry.id)
+
     async def _template_text(self, entry: ModelEntry) -> str | None:
         """The chat template an entry's prompts are rendered with (to know its call format)."""
-        chosen = (entry.custom.chat_template if entry.custom else None) or self._chat_template(
-            entry.custom.base if entry.custom else entry.id
-        )
+        chosen = self._set_template(entry)
         if chosen:
             return chosen
         info = await asyncio.get_running_loop().run_in_executor(None, self._pool.inspect, entry)
@@ -378,10 +379,7 @@ class GenerationService:
     ) -> Generation:
         loaded = await self._pool.acquire(entry)
         try:
-            template = (entry.custom.chat_template if entry.custom else None) or (
-                self._chat_template(entry.custom.base if entry.custom else entry.id)
-            )
-            prompter = Prompter(loaded.model, template)
+            prompter = Prompter(loaded.model, self._set_template(entry))
             loop = asyncio.get_running_loop()
             prompt = await loop.run_in_executor(None, build_prompt, prompter)
             room = loaded.model.check_fits(prompt, params.max_tokens)

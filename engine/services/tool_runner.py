@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from engine.errors import HearthError, InvalidInput, NotFound
 from engine.memory.database import Database
 from engine.memory.memories import MemoryStore
-from engine.schemas import ToolRun
+from engine.schemas import McpServerInfo, McpServerUpdate, ToolRun
 from engine.tools.builtin import SERVER as BUILTIN
 from engine.tools.builtin import Builtin, ToolFailed, builtin_tools
 from engine.tools.mcp_hub import SEPARATOR, McpHub, ServerTool
@@ -30,6 +30,10 @@ class ToolPrefs:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def all(self) -> dict[str, tuple[bool, bool]]:
+        rows = self._db.query("SELECT * FROM tool_prefs")
+        return {r["name"]: (bool(r["enabled"]), bool(r["always_allow"])) for r in rows}
 
     def get(self, name: str) -> tuple[bool, bool]:
         rows = self._db.query("SELECT * FROM tool_prefs WHERE name = ?", (name,))
@@ -99,9 +103,14 @@ class ToolRunner:
         """OpenAI tool definitions: the built-ins, and the tools of enabled MCP servers that
         are switched on (their servers are started to list them)."""
         definitions = [b.definition() for b in self._builtins.values()]
-        servers = [n for n in self.hub.specs() if (await self._run(self.prefs.get, n))[0]]
+        prefs = await self._run(self.prefs.all)  # one read for every server and tool
+
+        def enabled(name: str) -> bool:
+            return prefs.get(name, (True, False))[0]
+
+        servers = [n for n in await self._run(self.hub.specs) if enabled(n)]
         for tool in await self.hub.tools(servers):
-            if not (await self._run(self.prefs.get, tool.name))[0]:
+            if not enabled(tool.name):
                 continue
             self._server_tools[tool.name] = tool
             params = tool.parameters or {"type": "object", "properties": {}}
@@ -111,6 +120,20 @@ class ToolRunner:
                                                   "description": tool.description or ""}}
             )  # fmt: skip
         return definitions
+
+    async def update_server(self, name: str, change: McpServerUpdate) -> McpServerInfo:
+        """Switch a server, or single tools of it, on and off; mark tools always allowed."""
+        await self._run(self.hub.info, name, self.prefs.get)  # 404 for an unknown server
+        if change.enabled is not None:
+            await self._run(self.prefs.set, name, change.enabled, None)
+            if not change.enabled:
+                await self.hub.stop(name)
+        for tool, wanted in change.tools.items():
+            qualified = (
+                tool if tool.startswith(f"{name}{SEPARATOR}") else f"{name}{SEPARATOR}{tool}"
+            )
+            await self._run(self.prefs.set, qualified, wanted.enabled, wanted.always_allow)
+        return await self._run(self.hub.info, name, self.prefs.get)
 
     def server_of(self, name: str) -> str:
         return BUILTIN if name in self._builtins else name.split(SEPARATOR, 1)[0]
