@@ -121,7 +121,9 @@ def test_streamed_reply_and_a_second_turn_sees_the_first(http: httpx.Client) -> 
 
 def test_client_closing_a_stream_keeps_the_partial_reply(http: httpx.Client) -> None:
     conv = _create(http)
-    body = {"content": "Count from 1 to 1000, comma separated.", "stream": True, "max_tokens": 1000}
+    # A reply that cannot end by itself: still streaming when the client hangs up.
+    body = {"content": "Count from 1 to 1000, comma separated.", "stream": True,
+            "max_tokens": 1000, "logit_bias": never_ends()}  # fmt: skip
     with http.stream("POST", f"/v1/conversations/{conv['id']}/messages", json=body) as response:
         for n, _ in enumerate(response.iter_lines()):
             if n > 20:
