@@ -362,7 +362,12 @@ class Scheduler(Generic[M]):
                 if not free or not self._waiting:
                     return
                 request = self._waiting.popleft()
-            self._place(request, free)
+            try:
+                self._place(request, free)
+            except Exception:
+                # Out of the queue and in no slot: it must hear of it, or its client waits on.
+                request.emit(GenerationFailed("the model failed while generating"))
+                raise
 
     def _place(self, request: Request, free: list[Slot]) -> None:
         prompt = request.prompt
@@ -372,9 +377,10 @@ class Scheduler(Generic[M]):
         if cache is not None:
             kept, key = cache.best(prompt)
             if key is not None and kept > reuse + SAVE_AT_LEAST:
+                state = cache.take(key)  # before saving the slot's own, which may push it out
                 self._keep(slot, reuse)
                 self.model.forget(slot.seq)
-                if self.model.load_sequence(slot.seq, cache.take(key)):
+                if self.model.load_sequence(slot.seq, state):
                     slot.cached, reuse = list(key), kept
                 else:
                     slot.cached, reuse = [], 0

@@ -242,6 +242,30 @@ def test_an_overwritten_conversation_comes_back_from_the_ram_cache(model: FakeMo
     assert back_out.text == "<45><46>"
 
 
+def test_a_ram_cache_with_room_for_one_swaps_two_conversations(model: FakeModel) -> None:
+    """Saving the slot's conversation pushes out the very state about to be restored (seen in
+    a soak: the request was lost and the others failed)."""
+    sched = scheduler(model, slots=1, state_cache=StateCache(100))  # one 80-token state fits
+    a, b = list(range(1, 41)) * 2, list(range(2, 42)) * 2
+    try:
+        for prompt in (a, b):
+            first, out = request(prompt, max_tokens=2)
+            sched.submit(first)
+            assert out.done.wait(5)
+        back, back_out = request([*a, 41, 44], max_tokens=2)  # a comes back; b must be saved
+        sched.submit(back)
+        assert back_out.done.wait(5)
+        again, again_out = request([*b, 42, 44], max_tokens=2)  # and b after it
+        sched.submit(again)
+        assert again_out.done.wait(5)
+    finally:
+        sched.close()
+    assert back_out.error is None
+    assert again_out.error is None
+    assert back_out.text == again_out.text == "<45><46>"
+    assert back.stats.cached_tokens == again.stats.cached_tokens == 81
+
+
 def test_drafts_guessed_from_the_prompt_change_nothing_but_speed(model: FakeModel) -> None:
     prompt = [*range(10, 30), 5, 6]  # 5, 6 -> its greedy run 7, 8, ... copies the prompt's
     texts = {}
@@ -312,3 +336,24 @@ def test_a_full_kv_cache_ends_the_newest_request_with_busy() -> None:
     errors = [o.error for o in (first_out, second_out) if o.error is not None]
     assert len(errors) == 1
     assert isinstance(errors[0], Busy)
+
+
+def test_a_failure_while_placing_a_request_answers_it_and_serving_goes_on(
+    model: FakeModel,
+) -> None:
+    sched = scheduler(model)
+    real_sampler = model.sampler
+    model.sampler = lambda params: (_ for _ in ()).throw(RuntimeError("boom"))  # type: ignore[method-assign]
+    try:
+        doomed, doomed_out = request([1, 2], max_tokens=2)
+        sched.submit(doomed)
+        assert doomed_out.done.wait(5)  # told, not left waiting
+        model.sampler = real_sampler  # type: ignore[method-assign]
+        fine, fine_out = request([1, 2], max_tokens=2)
+        sched.submit(fine)
+        assert fine_out.done.wait(5)
+    finally:
+        sched.close()
+    assert doomed_out.error is not None
+    assert doomed_out.error.code == "generation_failed"
+    assert fine_out.text == "<3><4>"

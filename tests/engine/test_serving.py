@@ -286,7 +286,8 @@ def test_a_soak_of_mixed_clients_with_hang_ups(tmp_path: Path) -> None:
     """Eight clients for a minute and a half: streams (a third hung up midway), whole replies,
     conversation turns. No errors, and the engine's memory stays within its caches."""
     cache = 64 * 1024 * 1024
-    engine = start_engine(tmp_path, parallel=4, prompt_cache_bytes=cache)
+    lines: list[str] = []
+    engine = start_engine(tmp_path, parallel=4, prompt_cache_bytes=cache, _log_to=lines)
     pid = engine.process.process.pid  # type: ignore[union-attr]
     errors: list[str] = []
     rss: list[int] = []
@@ -338,7 +339,7 @@ def test_a_soak_of_mixed_clients_with_hang_ups(tmp_path: Path) -> None:
             serving = _serving(http)
     finally:
         engine.process.stop()
-    assert errors == []
+    assert errors == [], "\n".join(line for line in lines if "ERROR" in line)
     assert serving["state_cache_used_bytes"] <= cache
     baseline = rss[2]
     # Past the first seconds, growth is bounded by the RAM cache (the KV cache is allocated
