@@ -25,6 +25,7 @@ from engine.api import (
     routes_ollama,
     routes_privacy,
     routes_remote,
+    routes_responses,
     routes_settings,
     routes_tools,
 )
@@ -43,6 +44,7 @@ from engine.jobs.transcription_job import transcription_kind
 from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
 from engine.memory.memories import MemoryStore
+from engine.memory.responses import ResponseStore
 from engine.registry.catalog import load_catalog
 from engine.registry.downloads import Downloader
 from engine.registry.model_registry import ModelRegistry
@@ -60,6 +62,7 @@ from engine.services.generation import GenerationService
 from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
+from engine.services.responses import ResponsesService
 from engine.services.settings_service import SettingsService
 from engine.services.tool_runner import ToolRunner
 from engine.services.transcription import TranscriptionService
@@ -159,6 +162,7 @@ def create_app(
         conversation_service = ConversationService(
             settings, conversations, memories, generation, executor, tools
         )
+        responses = ResponsesService(router, ResponseStore(database), executor)
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,
@@ -187,8 +191,10 @@ def create_app(
                 settings, redactor, generation, pool, gpu_offload_supported()
             ),
             tools=tools,
+            responses=responses,
         )
         await jobs.start()
+        await responses.open()
         background = [
             asyncio.create_task(pool.run_idle_unloader()),
             asyncio.create_task(_purge_audit_daily(audit, settings.audit_retention_days)),
@@ -202,6 +208,7 @@ def create_app(
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await responses.close()
             await jobs.stop()
             await conversation_service.wait_for_background()
             await hub.close()
@@ -226,7 +233,7 @@ def create_app(
         routes_chat.router, routes_audio.router, routes_jobs.router, routes_conversations.router,
         routes_memories.router, routes_privacy.router, routes_remote.router,
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
-        routes_anthropic.router, routes_ollama.router,
+        routes_anthropic.router, routes_ollama.router, routes_responses.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

@@ -26,6 +26,7 @@ from engine.services.conversations import ConversationService
 from engine.services.generation import GenerationService
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
+from engine.services.responses import ResponsesService
 from engine.services.settings_service import SettingsService
 from engine.services.tool_runner import ToolRunner
 from engine.services.transcription import TranscriptionService
@@ -64,6 +65,7 @@ class EngineState:
     api_token: ApiToken
     settings_service: SettingsService
     tools: ToolRunner
+    responses: ResponsesService
 
 
 def engine_state(request: Request) -> EngineState:

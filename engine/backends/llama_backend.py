@@ -36,6 +36,7 @@ class GenerationParams:
     min_p: float = 0.05
     logit_bias: dict[int, float] = field(default_factory=dict)
     speculative: bool = True
+    cache_prompt: bool = True
     logprobs: int | None = None  # None: none; n: the chosen token's and n alternatives'
     json_mode: bool = False
     json_schema: dict[str, Any] | None = None

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from engine.backends.llama_backend import Piece
+from engine.dialects.extras import hearth_extras
 from engine.schemas import ChatCompletionRequest, ToolCall
 from engine.schemas.anthropic import (
     AnthropicMessage,
@@ -37,6 +38,7 @@ def to_chat(req: MessagesRequest | CountTokensRequest) -> ChatCompletionRequest:
             for t in req.tools
         ]  # fmt: skip
     if isinstance(req, MessagesRequest):
+        body.update(hearth_extras(req.model_extra))
         body.update(max_tokens=req.max_tokens, stop=req.stop_sequences or None)
         sampling = {"temperature": req.temperature, "top_p": req.top_p, "top_k": req.top_k}
         body.update({k: v for k, v in sampling.items() if v is not None})

@@ -23,6 +23,7 @@ _OPTIONS = {
     "temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "min_p": "min_p",
     "num_predict": "max_tokens", "stop": "stop", "seed": "seed",
     "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty",
+    "cache_prompt": "cache_prompt",  # llama.cpp's: off, a reply does not depend on earlier ones
 }  # fmt: skip
 
 

@@ -219,6 +219,21 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             CREATE INDEX tool_audit_at ON tool_audit(at);
         """,
     ),
+    (
+        8,
+        "stored responses",
+        """
+            CREATE TABLE responses (
+                id TEXT PRIMARY KEY,
+                created_at REAL NOT NULL,
+                status TEXT NOT NULL,
+                previous_response_id TEXT,
+                body TEXT NOT NULL,
+                input_items TEXT NOT NULL
+            );
+            CREATE INDEX responses_created ON responses(created_at);
+        """,
+    ),
 )
 
 

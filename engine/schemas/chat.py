@@ -90,6 +90,10 @@ class SamplingFields(_Open):
     min_p: float = Field(default=0.05, ge=0.0, le=1.0)
     # Hearth: prompt-lookup drafting for this request (when the engine has it on).
     speculative: bool = True
+    # Hearth (llama-server's name): reuse what a slot holds of this prompt. Off, the whole
+    # prompt is read again: slower, but a reply then does not depend on what ran before (llama.cpp's
+    # logits differ in the last bits between a prompt read in one batch and one read in parts).
+    cache_prompt: bool = True
     n: int = Field(default=1, ge=1, le=1)
     stream: bool = False
     stream_options: StreamOptions | None = None

@@ -196,6 +196,7 @@ def params_from(
         min_p=req.min_p,
         logit_bias=req.token_biases(),
         speculative=req.speculative,
+        cache_prompt=req.cache_prompt,
         logprobs=logprobs,
         json_mode=json_mode,
         json_schema=schema,

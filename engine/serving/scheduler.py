@@ -372,9 +372,9 @@ class Scheduler(Generic[M]):
     def _place(self, request: Request, free: list[Slot]) -> None:
         prompt = request.prompt
         slot = max(free, key=lambda s: (_worth(s.cached, prompt), -s.used))
-        reuse = common_prefix(slot.cached, prompt)
+        reuse = common_prefix(slot.cached, prompt) if request.params.cache_prompt else 0
         cache = self.state_cache
-        if cache is not None:
+        if cache is not None and request.params.cache_prompt:
             kept, key = cache.best(prompt)
             if key is not None and kept > reuse + SAVE_AT_LEAST:
                 state = cache.take(key)  # before saving the slot's own, which may push it out
