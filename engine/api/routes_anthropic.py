@@ -39,7 +39,7 @@ async def create_message(
 ) -> Response | MessagesResponse:
     req = to_chat(body)
     req.stream = body.stream
-    gen = await state.router.start_chat(req)
+    gen = await state.router.start_chat(req, "/v1/messages")
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
     if body.stream:
         return sse_response(_events(gen, message_id, request))

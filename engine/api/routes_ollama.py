@@ -162,7 +162,7 @@ async def _answer(
 ) -> Response:
     started = time.monotonic()
     req.stream = stream
-    gen = await state.router.start_chat(req)
+    gen = await state.router.start_chat(req, "/api/chat" if chat else "/api/generate")
     if stream:
         lines = _lines(gen, request, name, started, chat)
         return StreamingResponse(lines, media_type="application/x-ndjson")

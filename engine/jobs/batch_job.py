@@ -97,7 +97,7 @@ def batch_kind(router: ChatRouter, files: FileStore) -> JobKind:
             }
             try:
                 req = ChatCompletionRequest.model_validate({**line["body"], "stream": False})
-                routed = await router.start_chat(req)
+                routed = await router.start_chat(req, "/v1/batches")
                 text, finish = await routed.collect()
                 choice = ChatChoice(
                     message=AssistantMessage(content=text), finish_reason=finish or "stop"

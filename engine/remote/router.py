@@ -108,6 +108,7 @@ class RoutedReply:
     logprobs: list[TokenLogprob] = field(default_factory=list)  # when the request asked
     calls: list[CallDelta] = field(default_factory=list)  # function calls, as they came
     finish_reason: str | None = None
+    endpoint: str = "/v1/chat/completions"
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
     ended: float | None = None
@@ -200,7 +201,16 @@ class ChatRouter:
     async def _blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
-    async def start_chat(self, req: ChatCompletionRequest) -> RoutedReply:
+    async def start_chat(
+        self, req: ChatCompletionRequest, endpoint: str = "/v1/chat/completions"
+    ) -> RoutedReply:
+        """Serve a chat request (locally, remotely or from the cache, as its route says);
+        `endpoint` is the API the client used, for the usage records."""
+        routed = await self._route(req)
+        routed.endpoint = endpoint
+        return routed
+
+    async def _route(self, req: ChatCompletionRequest) -> RoutedReply:
         policy = req.route or self._settings.route_policy
         remote_target = await self._remote_target(req.model)
         if remote_target is not None:
@@ -347,7 +357,7 @@ class ChatRouter:
         first = (routed.first_token - routed.started) if routed.first_token else None
         generating = (routed.ended or 0) - (routed.first_token or 0)
         entry = UsageEntry(
-            endpoint="/v1/chat/completions",
+            endpoint=routed.endpoint,
             provider=routed.served.provider,
             model=routed.model_id,
             prompt_tokens=usage.prompt_tokens,

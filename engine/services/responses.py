@@ -151,7 +151,8 @@ class ResponsesService:
         history = prepared.history
         while True:
             try:
-                gen = await self._router.start_chat(to_chat(prepared.req, history + prepared.items))
+                chat = to_chat(prepared.req, history + prepared.items)
+                gen = await self._router.start_chat(chat, "/v1/responses")
             except ContextLengthExceeded:
                 shorter = _without_oldest_turn(history)
                 if prepared.req.truncation != "auto" or shorter is None:

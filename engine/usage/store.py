@@ -10,7 +10,8 @@ from typing import Any
 from engine.memory.database import Database
 from engine.schemas import Provider
 
-GROUPS = {"day": "date(at, 'unixepoch')", "model": "model", "provider": "provider"}
+GROUPS = {"day": "date(at, 'unixepoch')", "model": "model", "provider": "provider",
+          "endpoint": "endpoint"}  # fmt: skip
 
 
 @dataclass
