@@ -75,11 +75,7 @@ async def import_model(body: ImportRequest, state: State) -> dict[str, Any]:
 
 @custom_router.post("", status_code=201)
 async def create_custom_model(body: CustomModel, state: State) -> CustomModel:
-    if body.id in state.registry.entries() and state.registry.entries()[body.id].custom is None:
-        raise InvalidInput(f"'{body.id}' is already an installed model's id.", param="id")
-    if body.base not in state.registry.entries():
-        raise InvalidInput(f"The base model '{body.base}' is not installed.", param="base")
-    return await blocking(state.registry.custom.save, body)
+    return await blocking(state.registry.add_custom, body)
 
 
 @custom_router.get("")

@@ -141,6 +141,17 @@ async def delete(body: ModelRef, state: State) -> Response:
     return Response(status_code=200)
 
 
+class CopyRequest(BaseModel):
+    source: str
+    destination: str
+
+
+@router.post("/copy")
+async def copy(body: CopyRequest, state: State) -> Response:
+    await blocking(state.registry.copy, model_name(body.source), model_name(body.destination))
+    return Response(status_code=200)
+
+
 @router.post("/chat", response_model=None)
 async def chat(body: OllamaChatRequest, state: State, request: Request) -> Response:
     req = chat_request(body)

@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import InvalidModelFile, ModelNotFound
+from pydantic import ValidationError
+
+from engine.errors import InvalidInput, InvalidModelFile, ModelNotFound
 from engine.registry.catalog import Catalog, CatalogModel, check_model_name
 from engine.registry.custom_models import CustomModelStore
 from engine.registry.gguf_file import read_gguf
@@ -128,6 +130,31 @@ class ModelRegistry:
                 param="model",
             )
         return entry
+
+    # -- custom models -----------------------------------------------------------------------
+    def add_custom(self, model: CustomModel) -> CustomModel:
+        """Save a custom model (replacing one of the same id); a model file's id is taken."""
+        entries = self.entries()
+        taken = entries.get(model.id)
+        if taken is not None and taken.custom is None:
+            raise InvalidInput(f"'{model.id}' is already an installed model's id.", param="id")
+        if model.base not in entries:
+            raise InvalidInput(f"The base model '{model.base}' is not installed.", param="base")
+        return self.custom.save(model)
+
+    def copy(self, source: str, destination: str) -> CustomModel:
+        """A model under another name (Ollama's copy): a custom model over the same file, with
+        the source's prompt, defaults and adapters when the source is a custom model itself."""
+        entry = self.resolve(source)
+        base = entry.custom.model_dump() if entry.custom else {"base": entry.id}
+        try:
+            model = CustomModel.model_validate({**base, "id": destination})
+        except ValidationError as exc:
+            raise InvalidInput(
+                "A model's new name is lowercase letters, digits, '.', '_' and '-' (64 at most).",
+                param="destination",
+            ) from exc
+        return self.add_custom(model)
 
     def aliases_of(self, model_id: str) -> list[str]:
         return sorted(a for a, target in self._settings.model_aliases.items() if target == model_id)

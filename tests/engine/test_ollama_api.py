@@ -128,6 +128,23 @@ def test_delete_removes_a_model(client: ollama.Client, engine: RunningEngine) ->
     assert not Path(target).exists()
 
 
+def test_copy_makes_a_model_under_a_new_name(client: ollama.Client, engine: RunningEngine) -> None:
+    client.copy(f"{DEFAULT_MODEL}:latest", "my-copy")
+    assert "my-copy:latest" in [m.model for m in client.list().models]
+    reply = client.chat(model="my-copy", messages=ASK, options=OPTIONS)
+    assert reply.message.content
+    with pytest.raises(ollama.ResponseError) as missing:
+        client.copy("no-such-model", "other")
+    assert missing.value.status_code == 404
+    with pytest.raises(ollama.ResponseError) as bad:
+        client.copy(DEFAULT_MODEL, "Bad Name!")
+    assert bad.value.status_code == 400
+    client.delete("my-copy")  # only the copy's definition goes; the model it copies stays
+    names = [m.model for m in client.list().models]
+    assert "my-copy:latest" not in names
+    assert f"{DEFAULT_MODEL}:latest" in names
+
+
 def test_pull_downloads_a_catalog_model_with_progress(tmp_path: Path) -> None:
     """From a file server on loopback (as the Hugging Face mirror), through the model manager."""
     from tests.file_server import FileServer
