@@ -125,6 +125,9 @@ class EngineSettings(BaseSettings):
     embedded_models_dir: Path = Field(default_factory=default_embedded_dir)
     models_dir: Path | None = None  # where downloaded and imported models go (default: data)
     default_model: str = "smollm2-135m-instruct"
+    default_embedding_model: str = "multilingual-e5-small"
+    # Threads for embedding work, which runs beside chat (None: half the physical cores).
+    embedding_threads: int | None = Field(default=None, ge=1)
     model_aliases: dict[str, str] = Field(default_factory=dict)
     model_options: dict[str, ModelOptions] = Field(default_factory=dict)
     n_ctx: int = Field(default=4096, ge=64)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from app.engine_client import EngineClient
@@ -85,6 +86,16 @@ def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningE
 def http(engine_server: RunningEngine) -> Iterator[httpx.Client]:
     with engine_server.http() as client:
         yield client
+
+
+@pytest.fixture
+def sdk(engine_server: RunningEngine) -> Iterator[openai.OpenAI]:
+    """The official OpenAI client on the session's engine (no retries: a failure shows)."""
+    client = openai.OpenAI(
+        base_url=engine_server.url + "/v1", api_key=engine_server.token, max_retries=0
+    )
+    yield client
+    client.close()
 
 
 def assert_alive(engine: RunningEngine) -> None:

@@ -22,12 +22,17 @@ def make_gguf(
     offset: int = 0,
     data_bytes: int | None = None,
     architecture: str = "llama",
+    pooling: int | None = None,
 ) -> Path:
-    """One F32 tensor named 'weight' with the given shape; every field may be made wrong."""
+    """One F32 tensor named 'weight' with the given shape; every field may be made wrong.
+    `pooling` makes it an embedding model's header (llama.cpp's pooling type)."""
     kvs = [
         _string("general.architecture") + struct.pack("<I", 8) + _string(architecture),
         _string("general.alignment") + struct.pack("<I", 4) + struct.pack("<I", 32),
     ]
+    if pooling is not None:
+        key = _string(f"{architecture}.pooling_type")
+        kvs.append(key + struct.pack("<I", 4) + struct.pack("<I", pooling))
     tensor = _string("weight") + struct.pack("<I", len(dims))
     tensor += b"".join(struct.pack("<Q", d) for d in dims)
     tensor += struct.pack("<I", 0) + struct.pack("<Q", offset)

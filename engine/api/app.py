@@ -17,6 +17,7 @@ from engine.api import (
     routes_batches,
     routes_chat,
     routes_conversations,
+    routes_embeddings,
     routes_images,
     routes_jobs,
     routes_memories,
@@ -58,6 +59,7 @@ from engine.security.key_vault import KeyVault
 from engine.security.moderation import Moderator, default_list_paths, load_lists
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
+from engine.services.embeddings import EmbeddingService
 from engine.services.generation import GenerationService
 from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
@@ -163,6 +165,7 @@ def create_app(
             settings, conversations, memories, generation, executor, tools
         )
         responses = ResponsesService(router, ResponseStore(database), executor)
+        embeddings = EmbeddingService(settings, registry, usage)
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,
@@ -192,6 +195,7 @@ def create_app(
             ),
             tools=tools,
             responses=responses,
+            embeddings=embeddings,
         )
         await jobs.start()
         await responses.open()
@@ -213,6 +217,7 @@ def create_app(
             await conversation_service.wait_for_background()
             await hub.close()
             executor.shutdown(wait=True, cancel_futures=True)
+            embeddings.close()
             pool.close()
             database.close()
 
@@ -234,6 +239,7 @@ def create_app(
         routes_memories.router, routes_privacy.router, routes_remote.router,
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
         routes_anthropic.router, routes_ollama.router, routes_responses.router,
+        routes_embeddings.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

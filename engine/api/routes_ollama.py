@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from engine.api.routes_chat import audit_reply
@@ -139,6 +139,42 @@ async def pull(body: PullBody, state: State) -> Response:
 async def delete(body: ModelRef, state: State) -> Response:
     await blocking(state.models.remove, body.id())
     return Response(status_code=200)
+
+
+class EmbedRequest(BaseModel):
+    model: str
+    input: str | list[str] = Field(min_length=1)
+    truncate: bool = True  # Ollama's default
+    dimensions: int | None = None
+    keep_alive: str | int | float | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class OldEmbeddingsRequest(BaseModel):
+    model: str
+    prompt: str = Field(min_length=1)
+
+
+@router.post("/embed")
+async def embed(body: EmbedRequest, state: State) -> dict[str, Any]:
+    started = time.monotonic()
+    texts = [body.input] if isinstance(body.input, str) else body.input
+    done = await state.embeddings.embed(
+        model_name(body.model), texts, truncate=body.truncate, endpoint="/api/embed"
+    )
+    if body.dimensions is not None and body.dimensions != len(done.vectors[0]):
+        raise InvalidInput(f"{done.model_id} cannot shorten its vectors", param="dimensions")
+    return {"model": body.model, "embeddings": done.vectors,
+            "total_duration": int((time.monotonic() - started) * 1e9), "load_duration": 0,
+            "prompt_eval_count": done.tokens}  # fmt: skip
+
+
+@router.post("/embeddings")
+async def embeddings(body: OldEmbeddingsRequest, state: State) -> dict[str, Any]:
+    done = await state.embeddings.embed(
+        model_name(body.model), [body.prompt], truncate=True, endpoint="/api/embeddings"
+    )
+    return {"embedding": done.vectors[0]}
 
 
 class CopyRequest(BaseModel):

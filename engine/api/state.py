@@ -23,6 +23,7 @@ from engine.security.audit import AuditStore
 from engine.security.key_vault import KeyVault
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
+from engine.services.embeddings import EmbeddingService
 from engine.services.generation import GenerationService
 from engine.services.images import ImageService
 from engine.services.model_manager import ModelManager
@@ -66,6 +67,7 @@ class EngineState:
     settings_service: SettingsService
     tools: ToolRunner
     responses: ResponsesService
+    embeddings: EmbeddingService
 
 
 def engine_state(request: Request) -> EngineState:

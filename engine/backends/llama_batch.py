@@ -61,6 +61,48 @@ def _backend_ready() -> Any:
     return route
 
 
+def tokenize_with(
+    L: Any, vocab: Any, text: str, add_special: bool, parse_special: bool
+) -> list[int]:
+    """llama.cpp's tokens for `text` (retried with the size it asks for when more come)."""
+    data = text.encode("utf-8")
+    size = len(data) + 16
+    tokens = (L.llama_token * size)()
+    n = L.llama_tokenize(vocab, data, len(data), tokens, size, add_special, parse_special)
+    if n < 0:
+        size = -n
+        tokens = (L.llama_token * size)()
+        n = L.llama_tokenize(vocab, data, len(data), tokens, size, add_special, parse_special)
+    return list(tokens[:n])
+
+
+def load_native(path: Path, n_gpu_layers: int) -> tuple[Any, Any]:
+    """(llama_cpp, a loaded model): llama.cpp made ready and the GGUF read."""
+    import llama_cpp as L
+
+    _backend_ready()
+    params = L.llama_model_default_params()
+    params.n_gpu_layers = n_gpu_layers
+    model = L.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
+        raise ModelLoadFailed(f"llama.cpp could not load {path.name}")
+    return L, model
+
+
+def free_native(owner: Any) -> None:
+    """Free an owner's llama.cpp batch, context and model (each once; any may be missing)."""
+    L = owner._L
+    if owner.batch is not None:
+        L.llama_batch_free(owner.batch)
+        owner.batch = None
+    if owner.ctx:
+        L.llama_free(owner.ctx)
+        owner.ctx = None
+    if owner.model:
+        L.llama_model_free(owner.model)
+        owner.model = None
+
+
 class SamplerChain:
     """One request's sampler chain in C (bias, grammar, penalties, top-k/p, min-p, temperature,
     seeded draw or greedy); freed with `close()`."""
@@ -156,14 +198,8 @@ class BatchModel:
     def __init__(self, path: Path, options: LoadOptions) -> None:
         import llama_cpp as L
 
-        _backend_ready()
-        self._L = L
+        self._L, self.model = load_native(path, options.n_gpu_layers)
         self.options = options
-        params = L.llama_model_default_params()
-        params.n_gpu_layers = options.n_gpu_layers
-        self.model = L.llama_model_load_from_file(str(path).encode(), params)
-        if not self.model:
-            raise ModelLoadFailed(f"llama.cpp could not load {path.name}")
         self.ctx: Any = None
         self.batch: Any = None
         try:
@@ -243,15 +279,7 @@ class BatchModel:
             raise ModelLoadFailed(f"the chat template for {self._name} is invalid") from exc
 
     def tokenize(self, text: str, *, add_bos: bool) -> list[int]:
-        data = text.encode("utf-8")
-        size = len(data) + 16
-        tokens = (self._L.llama_token * size)()
-        n = self._L.llama_tokenize(self.vocab, data, len(data), tokens, size, add_bos, True)
-        if n < 0:
-            size = -n
-            tokens = (self._L.llama_token * size)()
-            n = self._L.llama_tokenize(self.vocab, data, len(data), tokens, size, add_bos, True)
-        return list(tokens[:n])
+        return tokenize_with(self._L, self.vocab, text, add_bos, True)
 
     def chat_prompt(
         self,
@@ -367,16 +395,7 @@ class BatchModel:
         return int(self._L.llama_state_seq_set_data(self.ctx, buf, len(state), seq)) > 0
 
     def close(self) -> None:
-        L = self._L
-        if self.batch is not None:
-            L.llama_batch_free(self.batch)
-            self.batch = None
-        if self.ctx:
-            L.llama_free(self.ctx)
-            self.ctx = None
-        if self.model:
-            L.llama_model_free(self.model)
-            self.model = None
+        free_native(self)
 
 
 @dataclass(frozen=True)

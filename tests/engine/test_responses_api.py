@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -39,14 +38,6 @@ WEATHER = {
 SAME = {"cache_prompt": False}
 PICK = {"type": "object", "properties": {"colour": {"enum": ["red", "green", "blue"]}},
         "required": ["colour"], "additionalProperties": False}  # fmt: skip
-
-
-@pytest.fixture
-def sdk(engine_server: RunningEngine) -> Iterator[openai.OpenAI]:
-    client = openai.OpenAI(base_url=engine_server.url + "/v1", api_key=engine_server.token,
-                           max_retries=0)  # fmt: skip
-    yield client
-    client.close()
 
 
 def _chat(sdk: openai.OpenAI, messages: list[dict[str, str]], max_tokens: int) -> tuple[str, int]:
