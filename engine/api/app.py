@@ -29,6 +29,7 @@ from engine.api import (
     routes_responses,
     routes_settings,
     routes_tools,
+    routes_vector_stores,
 )
 from engine.api.errors import install_error_handlers
 from engine.api.guards import BodyLimit, HostGuard, JsonByDefault, OriginGuard, TokenGuard
@@ -42,6 +43,7 @@ from engine.jobs.image_job import image_kind
 from engine.jobs.runner import JobRunner
 from engine.jobs.store import JobStore
 from engine.jobs.transcription_job import transcription_kind
+from engine.knowledge.store import KnowledgeStore
 from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
 from engine.memory.memories import MemoryStore
@@ -63,6 +65,7 @@ from engine.services.embeddings import EmbeddingService
 from engine.services.generation import GenerationService
 from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
+from engine.services.knowledge import KnowledgeService
 from engine.services.model_manager import ModelManager
 from engine.services.responses import ResponsesService
 from engine.services.settings_service import SettingsService
@@ -166,6 +169,8 @@ def create_app(
         )
         responses = ResponsesService(router, ResponseStore(database), executor)
         embeddings = EmbeddingService(settings, registry, usage)
+        knowledge_store = KnowledgeStore(database)
+        knowledge = KnowledgeService(knowledge_store, files, embeddings, executor)
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,
@@ -196,9 +201,12 @@ def create_app(
             tools=tools,
             responses=responses,
             embeddings=embeddings,
+            knowledge=knowledge,
+            knowledge_store=knowledge_store,
         )
         await jobs.start()
         await responses.open()
+        await knowledge.open()
         background = [
             asyncio.create_task(pool.run_idle_unloader()),
             asyncio.create_task(_purge_audit_daily(audit, settings.audit_retention_days)),
@@ -213,6 +221,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await responses.close()
+            await knowledge.close()
             await jobs.stop()
             await conversation_service.wait_for_background()
             await hub.close()
@@ -239,7 +248,7 @@ def create_app(
         routes_memories.router, routes_privacy.router, routes_remote.router,
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
         routes_anthropic.router, routes_ollama.router, routes_responses.router,
-        routes_embeddings.router,
+        routes_embeddings.router, routes_vector_stores.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

@@ -26,15 +26,20 @@ class BatchCreate(BaseModel):
 
 
 @router.post(
-    "/files", openapi_extra=multipart_body(purpose="batch (JSONL of chat completion requests)")
+    "/files",
+    openapi_extra=multipart_body(
+        purpose="batch (JSONL of chat completion requests), assistants or user_data (documents "
+        "for vector stores)"
+    ),
 )
 async def upload_file(request: Request, state: State) -> dict[str, Any]:
     upload = await read_upload(request, state.settings.dirs.uploads)
     try:
         purpose = upload.field("purpose") or "batch"
-        if purpose != "batch":
-            raise InvalidInput("Only purpose 'batch' is supported.", param="purpose")
-        parse_lines(upload.path.read_bytes())  # refuse a malformed batch file now, not later
+        if purpose not in ("batch", "assistants", "user_data"):
+            raise InvalidInput("purpose is 'batch', 'assistants' or 'user_data'.", param="purpose")
+        if purpose == "batch":
+            parse_lines(upload.path.read_bytes())  # refuse a malformed batch file now
         return await blocking(state.files.add, upload.path, upload.filename, purpose)
     finally:
         upload.discard()

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from engine.jobs.files import FileStore
 from engine.jobs.runner import JobRunner
+from engine.knowledge.store import KnowledgeStore
 from engine.memory.conversations import ConversationStore
 from engine.memory.memories import MemoryStore
 from engine.registry.model_registry import ModelRegistry
@@ -26,6 +27,7 @@ from engine.services.conversations import ConversationService
 from engine.services.embeddings import EmbeddingService
 from engine.services.generation import GenerationService
 from engine.services.images import ImageService
+from engine.services.knowledge import KnowledgeService
 from engine.services.model_manager import ModelManager
 from engine.services.responses import ResponsesService
 from engine.services.settings_service import SettingsService
@@ -68,6 +70,8 @@ class EngineState:
     tools: ToolRunner
     responses: ResponsesService
     embeddings: EmbeddingService
+    knowledge: KnowledgeService
+    knowledge_store: KnowledgeStore
 
 
 def engine_state(request: Request) -> EngineState:

@@ -21,6 +21,11 @@ class FileStore:
     def _path(self, file_id: str) -> Path:
         return self._folder / file_id  # ids are made here (file-<hex>) and checked by the route
 
+    def path(self, file_id: str) -> Path:
+        """Where a stored file's bytes are (NotFound for an unknown id)."""
+        self.get(file_id)
+        return self._path(file_id)
+
     def add(self, source: Path, filename: str, purpose: str) -> dict[str, Any]:
         file_id = f"file-{uuid.uuid4().hex}"
         self._folder.mkdir(parents=True, exist_ok=True)

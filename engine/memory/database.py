@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,86 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             CREATE INDEX responses_created ON responses(created_at);
         """,
     ),
+    (
+        9,
+        "vector stores",
+        """
+            CREATE TABLE vector_stores (
+                id TEXT PRIMARY KEY,
+                name TEXT,
+                embedding_model TEXT NOT NULL,
+                dimensions INTEGER NOT NULL,
+                metadata TEXT NOT NULL DEFAULT '{}',
+                created_at REAL NOT NULL,
+                last_active_at REAL NOT NULL
+            );
+            CREATE TABLE vector_store_files (
+                vector_store_id TEXT NOT NULL REFERENCES vector_stores(id) ON DELETE CASCADE,
+                file_id TEXT NOT NULL,
+                filename TEXT NOT NULL,
+                status TEXT NOT NULL,
+                last_error TEXT,
+                attributes TEXT NOT NULL DEFAULT '{}',
+                chunk_tokens INTEGER NOT NULL,
+                overlap_tokens INTEGER NOT NULL,
+                usage_bytes INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL,
+                PRIMARY KEY (vector_store_id, file_id)
+            );
+            CREATE INDEX vector_store_files_status ON vector_store_files(status);
+            CREATE TABLE chunks (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                vector_store_id TEXT NOT NULL,
+                file_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                heading TEXT,
+                page INTEGER,
+                start_seconds REAL,
+                FOREIGN KEY (vector_store_id, file_id)
+                    REFERENCES vector_store_files(vector_store_id, file_id) ON DELETE CASCADE
+            );
+            CREATE INDEX chunks_file ON chunks(vector_store_id, file_id, seq);
+            CREATE VIRTUAL TABLE chunks_fts USING fts5(
+                text, vector_store_id UNINDEXED, tokenize = 'trigram'
+            );
+            CREATE TABLE vector_store_file_batches (
+                id TEXT PRIMARY KEY,
+                vector_store_id TEXT NOT NULL REFERENCES vector_stores(id) ON DELETE CASCADE,
+                file_ids TEXT NOT NULL,
+                created_at REAL NOT NULL
+            );
+        """,
+    ),
 )
+
+
+def sqlite_driver() -> ModuleType:
+    """The standard library's sqlite3 when it can load extensions (sqlite-vec needs it), else
+    pysqlite3's build of the same DB-API (Linux x86-64 wheels). Python builds without loadable
+    extensions (pyenv's default) are common; one driver serves the whole file, because two
+    SQLite libraries in one process must not share a database file (their locks would not
+    know of each other)."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        import pysqlite3.dbapi2 as driver
+    except ImportError:
+        return sqlite3
+    return driver  # type: ignore[no-any-return]
+
+
+def _load_vectors(conn: Any) -> bool:
+    try:
+        import sqlite_vec
+
+        conn.enable_load_extension(True)
+        sqlite_vec.load(conn)
+        conn.enable_load_extension(False)
+    except Exception as exc:  # ImportError, no extension loading, either driver's errors
+        log.warning("vector search is unavailable: %s", type(exc).__name__)
+        return False
+    return True
 
 
 class Database:
@@ -243,19 +323,23 @@ class Database:
     def __init__(self, path: Path, migrations: Sequence[tuple[int, str, str]] = MIGRATIONS):
         self.path = path
         self.set_aside: Path | None = None
+        self.driver = sqlite_driver()
+        self.vectors = False  # whether sqlite-vec is loaded (vector search)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn = self._open_checked()
         self._migrate(migrations)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.row_factory = sqlite3.Row
+        driver = self.driver
+        conn = driver.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = driver.Row
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        return conn
+        self.vectors = _load_vectors(conn)
+        return conn  # type: ignore[no-any-return]
 
     def _open_checked(self) -> sqlite3.Connection:
         try:
@@ -264,7 +348,7 @@ class Database:
             if verdict == "ok":
                 return conn
             conn.close()
-        except sqlite3.DatabaseError:
+        except self.driver.DatabaseError:
             pass
         aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
         for suffix in ("", "-wal", "-shm"):
@@ -298,7 +382,7 @@ class Database:
             with self._lock:
                 try:
                     self._conn.executescript(script)
-                except sqlite3.Error:
+                except self.driver.Error:
                     if self._conn.in_transaction:
                         self._conn.execute("ROLLBACK")
                     raise

@@ -8,7 +8,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,6 +66,26 @@ class EmbeddingService:
     def dimensions(self, name: str | None) -> int:
         """A model's vector size (loads it). Blocking: call from a worker thread."""
         return self._thread.submit(lambda: self._model(self.resolve(name)).dimensions).result()
+
+    def submit(
+        self,
+        name: str | None,
+        inputs: Sequence[str | Sequence[int]],
+        purpose: Purpose = "query",
+        truncate: bool = False,
+    ) -> Future[Embedded]:
+        """Vectors for internal work (indexing), computed on the embedding thread."""
+        return self._thread.submit(self._embed, name, inputs, purpose, truncate)
+
+    def context(self, name: str | None) -> int:
+        """How many tokens one input may have (loads the model). Blocking."""
+        return self._thread.submit(lambda: self._model(self.resolve(name)).n_ctx).result()
+
+    def count_tokens(self, name: str | None, text: str) -> int:
+        """Tokens of a passage as the model will read it (prefix included). Blocking."""
+        entry = self.resolve(name)
+        prefix = entry.catalog.passage_prefix if entry.catalog else ""
+        return self._thread.submit(lambda: len(self._model(entry).tokenize(prefix + text))).result()
 
     def _embed(
         self,

@@ -1,0 +1,1 @@
+"""Knowledge: documents read, chunked, embedded and searched (vector stores)."""
