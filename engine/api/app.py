@@ -167,10 +167,10 @@ def create_app(
         conversation_service = ConversationService(
             settings, conversations, memories, generation, executor, tools
         )
-        responses = ResponsesService(router, ResponseStore(database), executor)
         embeddings = EmbeddingService(settings, registry, usage)
         knowledge_store = KnowledgeStore(database)
         knowledge = KnowledgeService(knowledge_store, files, embeddings, executor)
+        responses = ResponsesService(router, ResponseStore(database), executor, knowledge)
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,

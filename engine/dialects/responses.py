@@ -6,12 +6,14 @@ background runs) lives in engine.services.responses."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
 from engine.backends.llama_backend import Piece
 from engine.dialects.extras import hearth_extras
 from engine.errors import InvalidInput
+from engine.knowledge.store import Hit
 from engine.schemas import ChatCompletionRequest, Usage
 from engine.schemas.responses import (
     FunctionCallItem,
@@ -163,10 +165,11 @@ def to_chat(req: ResponsesRequest, items: list[Item]) -> ChatCompletionRequest:
         }
     elif fmt is not None and fmt.type == "json_object":
         body["response_format"] = {"type": "json_object"}
-    if req.tools:
-        body["tools"] = [_function(tool.model_dump(exclude_none=True)) for tool in req.tools]
+    functions = [t for t in req.tools or [] if t.type != "file_search"]  # searched by the service
+    if functions:
+        body["tools"] = [_function(tool.model_dump(exclude_none=True)) for tool in functions]
     choice = req.tool_choice
-    if choice is not None and req.tools:
+    if choice is not None and functions:
         body["tool_choice"] = (
             choice
             if isinstance(choice, str)
@@ -176,15 +179,10 @@ def to_chat(req: ResponsesRequest, items: list[Item]) -> ChatCompletionRequest:
 
 
 def _function(tool: dict[str, Any]) -> dict[str, Any]:
-    if tool["type"] == "file_search":
-        raise InvalidInput(
-            "file_search needs document collections, which this engine does not "
-            "have yet; send function tools only",
-            param="tools",
-        )
     if tool["type"] != "function":
         raise InvalidInput(
-            f"tools of type '{tool['type']}' are not supported; send function tools", param="tools"
+            f"tools of type '{tool['type']}' are not supported; send function or file_search tools",
+            param="tools",
         )
     if not tool.get("name"):
         raise InvalidInput("a function tool needs a name", param="tools")
@@ -244,6 +242,55 @@ def ending(finish: str | None) -> tuple[str, dict[str, str] | None]:
     return "completed", None
 
 
+PASSAGES_HEADER = (
+    "Passages from the user's files follow. Answer from them when they are relevant, and cite "
+    "each one you use by its number, like [1]."
+)
+_CITE = re.compile(r"\[(\d{1,2})\]")
+
+
+def passages_message(hits: list[Hit]) -> dict[str, Any]:
+    """The system message that puts found passages before the question, numbered from 1."""
+    lines = [PASSAGES_HEADER]
+    for n, hit in enumerate(hits, start=1):
+        lines.append(f"[{n}] {hit.filename}{_place(hit)}:\n{hit.text}")
+    return {"role": "system", "content": "\n\n".join(lines)}
+
+
+def _place(hit: Hit) -> str:
+    if hit.page is not None:
+        return f", page {hit.page}"
+    if hit.start_seconds is not None:
+        return f", at {int(hit.start_seconds // 60)}:{int(hit.start_seconds % 60):02d}"
+    if hit.heading:
+        return f', section "{hit.heading}"'
+    return ""
+
+
+def citations(text: str, hits: list[Hit]) -> list[dict[str, Any]]:
+    """OpenAI's file_citation annotations for the [n] marks the reply wrote."""
+    found = []
+    for mark in _CITE.finditer(text):
+        n = int(mark.group(1))
+        if 1 <= n <= len(hits):
+            hit = hits[n - 1]
+            found.append({"type": "file_citation", "index": mark.start(),
+                          "file_id": hit.file_id, "filename": hit.filename})  # fmt: skip
+    return found
+
+
+def search_call(query: str, hits: list[Hit] | None, status: str = "completed") -> Item:
+    """The file_search_call output item (its results only when the request asked to include
+    them)."""
+    results = None if hits is None else [
+        {"file_id": h.file_id, "filename": h.filename, "score": round(h.score, 4),
+         "text": h.text, "attributes": h.attributes}
+        for h in hits
+    ]  # fmt: skip
+    return {"id": new_id("fs"), "type": "file_search_call", "status": status,
+            "queries": [query], "results": results}  # fmt: skip
+
+
 class StreamEvents:
     """Pieces of a reply as the Responses API's typed events, numbered in order; `output`
     holds the items as they are so far (for storing a response cut short)."""
@@ -269,6 +316,16 @@ class StreamEvents:
     def _whole(self, kind: str) -> tuple[str, dict[str, Any]]:
         item = json.loads(json.dumps(self.output[-1]))  # a copy: the item grows after this
         return self.event(kind, output_index=len(self.output) - 1, item=item)
+
+    def searched(self, item: Item) -> list[tuple[str, dict[str, Any]]]:
+        """A file_search_call item that is already done: its events, in OpenAI's order."""
+        self.output.append(item)
+        events = [self._whole("response.output_item.added")]
+        for stage in ("in_progress", "searching", "completed"):
+            where = {"item_id": item["id"], "output_index": len(self.output) - 1}
+            events.append(self.event(f"response.file_search_call.{stage}", **where))
+        events.append(self._whole("response.output_item.done"))
+        return events
 
     def _add(self, item: Item) -> list[tuple[str, dict[str, Any]]]:
         events = self.close()

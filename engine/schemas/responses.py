@@ -60,6 +60,10 @@ class FunctionTool(_Open):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    # file_search: the stores to search, how many passages, which files
+    vector_store_ids: list[str] | None = None
+    max_num_results: int | None = Field(default=None, ge=1, le=50)
+    filters: dict[str, Any] | None = None
 
 
 class NamedFunctionChoice(_Open):
@@ -95,4 +99,5 @@ class ResponsesRequest(_Open):
     previous_response_id: str | None = None
     truncation: Literal["auto", "disabled"] = "disabled"
     metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    include: list[str] | None = None
     user: str | None = None

@@ -10,24 +10,30 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from engine.dialects.responses import (
     Item,
     StreamEvents,
+    citations,
     ending,
     input_items,
     new_id,
     output_as_input,
     output_items,
+    passages_message,
+    search_call,
     to_chat,
     usage_of,
 )
 from engine.errors import ContextLengthExceeded, HearthError, InvalidInput, NotFound
+from engine.knowledge.filters import check
+from engine.knowledge.store import Hit
 from engine.memory.responses import ResponseStore
 from engine.remote.router import ChatRouter, RoutedReply
-from engine.schemas.responses import ResponsesRequest
+from engine.schemas.responses import FunctionTool, ResponsesRequest
+from engine.services.knowledge import KnowledgeService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,12 +43,43 @@ STOPPED = "the engine stopped before this response finished"
 
 @dataclass
 class Prepared:
-    """A request with its response's first body, its own input items and what came before."""
+    """A request with its response's first body, its own input items and what came before;
+    with a file_search tool, the passages found for it."""
 
     req: ResponsesRequest
     body: dict[str, Any]
     items: list[Item]
     history: list[Item]
+    search: FunctionTool | None = None
+    query: str = ""
+    hits: list[Hit] = field(default_factory=list)
+
+    def search_item(self) -> Item | None:
+        if self.search is None:
+            return None
+        wanted = "file_search_call.results" in (self.req.include or [])
+        return search_call(self.query, self.hits if wanted else None)
+
+    def finished_output(self, output: list[Item]) -> list[Item]:
+        """The reply's items, after the search's, with the [n] citations annotated."""
+        if self.search is None:
+            return output
+        for item in output:
+            if item["type"] == "message":
+                part = item["content"][0]
+                part["annotations"] = citations(part["text"], self.hits)
+        searched = self.search_item()
+        return [searched, *output] if searched is not None else output
+
+
+def _last_user_text(items: list[Item]) -> str:
+    for item in reversed(items):
+        if item.get("type", "message") == "message" and item.get("role") == "user":
+            content = item["content"]
+            if isinstance(content, str):
+                return content
+            return " ".join(p.get("text", "") for p in content if "text" in p)
+    return ""
 
 
 def _first_body(req: ResponsesRequest) -> dict[str, Any]:
@@ -88,6 +125,13 @@ def _ended(body: dict[str, Any], gen: RoutedReply, finish: str | None, output: l
     )
 
 
+def _annotated(prepared: Prepared, output: list[Item]) -> list[Item]:
+    """A streamed reply's items (the search's is already first) with their citations."""
+    if prepared.search is None:
+        return output
+    return [output[0], *prepared.finished_output(output[1:])[1:]]
+
+
 def _failed(body: dict[str, Any], exc: HearthError) -> None:
     body.update(status="failed", error={"code": exc.code, "message": exc.message})
 
@@ -102,8 +146,15 @@ def _without_oldest_turn(history: list[Item]) -> list[Item] | None:
 
 
 class ResponsesService:
-    def __init__(self, router: ChatRouter, store: ResponseStore, executor: Executor) -> None:
+    def __init__(
+        self,
+        router: ChatRouter,
+        store: ResponseStore,
+        executor: Executor,
+        knowledge: KnowledgeService,
+    ) -> None:
         self._router = router
+        self._knowledge = knowledge
         self._store = store
         self._executor = executor
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -144,14 +195,41 @@ class ResponsesService:
                 )
             for stored in chain:
                 history += stored.input_items + output_as_input(stored.body.get("output", []))
-        return Prepared(req, _first_body(req), input_items(req), history)
+        prepared = Prepared(req, _first_body(req), input_items(req), history)
+        searches = [t for t in req.tools or [] if t.type == "file_search"]
+        if len(searches) > 1:
+            raise InvalidInput("send at most one file_search tool", param="tools")
+        if searches:
+            tool = searches[0]
+            if not tool.vector_store_ids:
+                raise InvalidInput("file_search needs vector_store_ids", param="tools")
+            check(tool.filters)
+            prepared.search, prepared.query = tool, _last_user_text(prepared.items)
+            prepared.hits = await self._passages(tool, prepared.query)
+        return prepared
+
+    async def _passages(self, tool: FunctionTool, query: str) -> list[Hit]:
+        """The best passages for the query over the tool's stores."""
+        if not query.strip():
+            return []
+        limit = tool.max_num_results or 5
+        hits: list[Hit] = []
+        for store_id in tool.vector_store_ids or []:
+            hits += await self._knowledge.search(store_id, [query], limit, tool.filters)
+        return sorted(hits, key=lambda h: -h.score)[:limit]
 
     async def start(self, prepared: Prepared) -> RoutedReply:
         """Start the reply; with `truncation: auto`, the oldest turns go until it fits."""
         history = prepared.history
+        items = prepared.items
+        if prepared.hits:  # the passages go just before the newest question
+            last = max(i for i, it in enumerate(items) if it.get("role") == "user") if any(
+                it.get("role") == "user" for it in items) else len(items)  # fmt: skip
+            found = passages_message(prepared.hits)
+            items = [*items[:last], {"type": "message", **found}, *items[last:]]
         while True:
             try:
-                chat = to_chat(prepared.req, history + prepared.items)
+                chat = to_chat(prepared.req, history + items)
                 gen = await self._router.start_chat(chat, "/v1/responses")
             except ContextLengthExceeded:
                 shorter = _without_oldest_turn(history)
@@ -174,7 +252,7 @@ class ResponsesService:
             return copy.deepcopy(body)
         text, finish = await gen.collect()
         calls = [(c.id, c.function.name, c.function.arguments) for c in gen.tool_calls()]
-        _ended(body, gen, finish, output_items(text, calls))
+        _ended(body, gen, finish, prepared.finished_output(output_items(text, calls)))
         if prepared.req.store:
             await self._run(self._store.save, body, prepared.items)
         return body
@@ -185,10 +263,11 @@ class ResponsesService:
         try:
             text, finish = await gen.collect()
             calls = [(c.id, c.function.name, c.function.arguments) for c in gen.tool_calls()]
-            _ended(body, gen, finish, output_items(text, calls))
+            _ended(body, gen, finish, prepared.finished_output(output_items(text, calls)))
         except asyncio.CancelledError:
             gen.cancel()
-            _ended(body, gen, "cancelled", output_items("".join(gen.text), []))
+            output = prepared.finished_output(output_items("".join(gen.text), []))
+            _ended(body, gen, "cancelled", output)
         except HearthError as exc:
             _failed(body, exc)
         finally:
@@ -199,6 +278,10 @@ class ResponsesService:
         body, events = prepared.body, StreamEvents()
         yield events.event("response.created", response=copy.deepcopy(body))
         yield events.event("response.in_progress", response=copy.deepcopy(body))
+        searched = prepared.search_item()
+        if searched is not None:
+            for event in events.searched(searched):
+                yield event
         finish: str | None = None
         try:
             async for piece in gen.pieces():
@@ -207,7 +290,7 @@ class ResponsesService:
                 finish = piece.finish_reason or finish
             for event in events.close():
                 yield event
-            _ended(body, gen, finish, events.output)
+            _ended(body, gen, finish, _annotated(prepared, events.output))
             if prepared.req.store:
                 await self._run(self._store.save, body, prepared.items)
             kind = "completed" if body["status"] == "completed" else "incomplete"

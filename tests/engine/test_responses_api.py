@@ -207,7 +207,8 @@ def test_errors_are_openai_shaped_and_the_engine_goes_on(
 ) -> None:
     bad = [
         ({"input": []}, "input"),
-        ({"input": ASK, "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}, "tools"),
+        ({"input": ASK, "tools": [{"type": "file_search"}]}, "tools"),  # which stores?
+        ({"input": ASK, "tools": [{"type": "web_search"}]}, "tools"),
         ({"input": ASK, "background": True, "store": False}, "background"),
         ({"input": ASK, "max_output_tokens": 0}, "max_output_tokens"),
         ({"input": [{"type": "mystery"}]}, "input"),

@@ -193,3 +193,41 @@ def test_an_engine_killed_while_indexing_resumes_and_indexes_nothing_twice(
         assert len(set(texts)) == len(texts)  # no passage twice
     finally:
         again.process.stop()
+
+
+def test_file_search_in_the_responses_api_puts_passages_in_and_cites_them(
+    sdk: openai.OpenAI,
+) -> None:
+    notes = _upload(sdk, "notes.docx", _docx([
+        ("Garden", "Tomatoes need six hours of sun every day."),
+        ("Kitchen", "The bread recipe uses 500 grams of flour and a spoon of salt."),
+    ]))  # fmt: skip
+    store = sdk.vector_stores.create(name="answers", file_ids=[notes])
+    _indexed(sdk, store.id, [notes])
+    question = "How much flour does the bread recipe use?"
+    tool = {"type": "file_search", "vector_store_ids": [store.id], "max_num_results": 2}
+    plain = sdk.responses.create(model="smollm2-135m-instruct", input=question,
+                                 max_output_tokens=16, temperature=0)  # fmt: skip
+    reply = sdk.responses.create(model="smollm2-135m-instruct", input=question, tools=[tool],  # type: ignore[list-item]
+                                 include=["file_search_call.results"], max_output_tokens=16,
+                                 temperature=0)  # fmt: skip
+    call = reply.output[0]
+    assert call.type == "file_search_call"
+    assert call.queries == [question]
+    assert call.results is not None
+    assert call.results[0].filename == "notes.docx"
+    assert "500 grams" in (call.results[0].text or "")
+    assert reply.usage is not None
+    assert plain.usage is not None
+    assert reply.usage.input_tokens > plain.usage.input_tokens + 20  # the passages went in
+    message = next(item for item in reply.output if item.type == "message")
+    text = message.content[0].text  # type: ignore[union-attr]
+    for note in message.content[0].annotations:  # type: ignore[union-attr]
+        assert text[note.index] == "["  # type: ignore[union-attr]
+        assert note.file_id == notes  # type: ignore[union-attr]
+    kinds = [e.type for e in sdk.responses.create(
+        model="smollm2-135m-instruct", input=question, tools=[tool], max_output_tokens=8,  # type: ignore[list-item]
+        stream=True)]  # fmt: skip
+    assert kinds[2:7] == ["response.output_item.added", "response.file_search_call.in_progress",
+                          "response.file_search_call.searching",
+                          "response.file_search_call.completed", "response.output_item.done"]  # fmt: skip
