@@ -175,6 +175,8 @@ class EngineSettings(BaseSettings):
     reply_tokens: int = Field(default=512, ge=16)  # room kept for a reply without max_tokens
     memory_token_budget: int = Field(default=256, ge=0)
     memories_per_reply: int = Field(default=5, ge=0)
+    # Passages from a conversation's attached collections, searched for each turn.
+    passages_per_reply: int = Field(default=4, ge=1, le=20)
     memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
 
     # Ollama's clients send no token: with this on, loopback clients use /api/* without one

@@ -164,12 +164,12 @@ def create_app(
             hub, memories, database, executor, settings.tool_result_max_chars,
             settings.tool_approval_timeout,
         )  # fmt: skip
-        conversation_service = ConversationService(
-            settings, conversations, memories, generation, executor, tools
-        )
         embeddings = EmbeddingService(settings, registry, usage)
         knowledge_store = KnowledgeStore(database)
         knowledge = KnowledgeService(knowledge_store, files, embeddings, executor)
+        conversation_service = ConversationService(
+            settings, conversations, memories, generation, executor, tools, knowledge
+        )
         responses = ResponsesService(router, ResponseStore(database), executor, knowledge)
         app.state.engine = EngineState(
             settings=settings,

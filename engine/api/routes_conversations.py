@@ -37,7 +37,13 @@ router = APIRouter(prefix="/v1/conversations")
 
 @router.post("", status_code=201)
 async def create_conversation(body: ConversationCreate, state: State) -> Conversation:
+    await _collections_exist(state, body.vector_store_ids)
     return await blocking(state.conversations.create, body)
+
+
+async def _collections_exist(state: State, store_ids: list[str] | None) -> None:
+    for store_id in store_ids or []:
+        await blocking(state.knowledge_store.get, store_id)  # 404 names the missing one
 
 
 @router.get("")
@@ -57,6 +63,7 @@ async def get_conversation(conv_id: ConversationId, state: State) -> Conversatio
 async def update_conversation(
     conv_id: ConversationId, body: ConversationUpdate, state: State
 ) -> Conversation:
+    await _collections_exist(state, body.vector_store_ids)
     return await blocking(state.conversations.update, conv_id, body)
 
 

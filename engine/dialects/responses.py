@@ -6,13 +6,13 @@ background runs) lives in engine.services.responses."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 
 from engine.backends.llama_backend import Piece
 from engine.dialects.extras import hearth_extras
 from engine.errors import InvalidInput
+from engine.knowledge.citing import PASSAGES_HEADER, marks, passage_text
 from engine.knowledge.store import Hit
 from engine.schemas import ChatCompletionRequest, Usage
 from engine.schemas.responses import (
@@ -242,41 +242,19 @@ def ending(finish: str | None) -> tuple[str, dict[str, str] | None]:
     return "completed", None
 
 
-PASSAGES_HEADER = (
-    "Passages from the user's files follow. Answer from them when they are relevant, and cite "
-    "each one you use by its number, like [1]."
-)
-_CITE = re.compile(r"\[(\d{1,2})\]")
-
-
 def passages_message(hits: list[Hit]) -> dict[str, Any]:
     """The system message that puts found passages before the question, numbered from 1."""
-    lines = [PASSAGES_HEADER]
-    for n, hit in enumerate(hits, start=1):
-        lines.append(f"[{n}] {hit.filename}{_place(hit)}:\n{hit.text}")
-    return {"role": "system", "content": "\n\n".join(lines)}
-
-
-def _place(hit: Hit) -> str:
-    if hit.page is not None:
-        return f", page {hit.page}"
-    if hit.start_seconds is not None:
-        return f", at {int(hit.start_seconds // 60)}:{int(hit.start_seconds % 60):02d}"
-    if hit.heading:
-        return f', section "{hit.heading}"'
-    return ""
+    numbered = [f"[{n}] {passage_text(hit)}" for n, hit in enumerate(hits, start=1)]
+    return {"role": "system", "content": "\n\n".join([PASSAGES_HEADER, *numbered])}
 
 
 def citations(text: str, hits: list[Hit]) -> list[dict[str, Any]]:
     """OpenAI's file_citation annotations for the [n] marks the reply wrote."""
-    found = []
-    for mark in _CITE.finditer(text):
-        n = int(mark.group(1))
-        if 1 <= n <= len(hits):
-            hit = hits[n - 1]
-            found.append({"type": "file_citation", "index": mark.start(),
-                          "file_id": hit.file_id, "filename": hit.filename})  # fmt: skip
-    return found
+    return [
+        {"type": "file_citation", "index": index, "file_id": hits[n - 1].file_id,
+         "filename": hits[n - 1].filename}
+        for n, index in marks(text, len(hits))
+    ]  # fmt: skip
 
 
 def search_call(query: str, hits: list[Hit] | None, status: str = "completed") -> Item:

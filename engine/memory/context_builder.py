@@ -13,11 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import ContextLengthExceeded
+from engine.knowledge.citing import PASSAGES_HEADER
 from engine.memory.conversations import Summary
 from engine.schemas import ContextReport, ConversationMessage, Memory, OverflowPolicy
 
 PER_MESSAGE_OVERHEAD = 6  # role markers and separators a chat template adds to each message
 MEMORY_HEADER = "Things you know about the user (from earlier conversations):"
+
 SUMMARY_HEADER = "Summary of the earlier part of this conversation:"
 
 
@@ -26,6 +28,7 @@ class BuiltContext:
     messages: list[dict[str, str]]
     report: ContextReport
     left_out: list[ConversationMessage] = field(default_factory=list)
+    passages_used: int = 0  # the first this many passages went in
 
     @property
     def unsummarized(self) -> list[ConversationMessage]:
@@ -39,6 +42,7 @@ class ContextBuilder:
     prompt_tokens: Callable[[list[dict[str, str]]], int]
     n_ctx: int
     memory_budget: int = 256
+    passage_budget: int = 1024
 
     def _cost(self, text: str) -> int:
         return self.count_tokens(text) + PER_MESSAGE_OVERHEAD
@@ -52,6 +56,7 @@ class ContextBuilder:
         policy: OverflowPolicy,
         summary: Summary | None = None,
         memories: Sequence[Memory] = (),
+        passages: Sequence[str] = (),
     ) -> BuiltContext:
         """The messages to send; `turns` ends with the newest user message."""
         budget = self.n_ctx - reply_tokens
@@ -69,6 +74,19 @@ class ContextBuilder:
         if kept_memories:
             used += memory_cost
 
+        # Passages from attached collections, best first, as many as their budget holds;
+        # `passages[i]` is numbered i + 1, as the reply will cite it.
+        kept_passages: list[str] = []
+        passage_cost = self._cost(PASSAGES_HEADER)
+        for n, passage in enumerate(passages, start=1):
+            cost = self._cost(passage)
+            if passage_cost + cost > self.passage_budget:
+                break
+            kept_passages.append(f"[{n}] {passage}")
+            passage_cost += cost
+        if kept_passages:
+            used += passage_cost
+
         summary_msg = None
         if policy == "summarize" and summary is not None:
             summary_msg = {"role": "system", "content": f"{SUMMARY_HEADER}\n{summary.content}"}
@@ -83,6 +101,9 @@ class ContextBuilder:
             if kept_memories:
                 facts = "\n".join(f"- {m.content}" for m in kept_memories)
                 out.append({"role": "system", "content": f"{MEMORY_HEADER}\n{facts}"})
+            if kept_passages:
+                found = "\n\n".join(kept_passages)
+                out.append({"role": "system", "content": f"{PASSAGES_HEADER}\n\n{found}"})
             out.append({"role": included[-1].role, "content": included[-1].content})
             return out
 
@@ -137,4 +158,6 @@ class ContextBuilder:
             summarized_messages=len(covered),
             memories_used=[m.id for m in kept_memories],
         )
-        return BuiltContext(messages=messages, report=report, left_out=left_out)
+        return BuiltContext(
+            messages=messages, report=report, left_out=left_out, passages_used=len(kept_passages)
+        )

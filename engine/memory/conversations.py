@@ -39,6 +39,7 @@ def _message(row: sqlite3.Row) -> ConversationMessage:
         timings=json.loads(row["timings"]) if row["timings"] else None,
         tool_calls=json.loads(row["tool_calls"]) if row["tool_calls"] else None,
         tool_call_id=row["tool_call_id"],
+        citations=json.loads(row["citations"]) if row["citations"] else None,
         created_at=row["created_at"],
     )
 
@@ -51,6 +52,7 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         system_prompt=row["system_prompt"],
         params=json.loads(row["params"]),
         overflow_policy=row["overflow_policy"],
+        vector_store_ids=json.loads(row["vector_store_ids"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -73,7 +75,8 @@ class ConversationStore:
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO conversations (id, title, model, system_prompt, params, "
-                "overflow_policy, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "overflow_policy, vector_store_ids, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conv_id,
                     new.title,
@@ -81,6 +84,7 @@ class ConversationStore:
                     new.system_prompt,
                     json.dumps(new.params),
                     new.overflow_policy,
+                    json.dumps(new.vector_store_ids),
                     now,
                     now,
                 ),
@@ -138,6 +142,8 @@ class ConversationStore:
         fields = change.model_dump(exclude_unset=True)
         if "params" in fields:
             fields["params"] = json.dumps(fields["params"] or {})
+        if "vector_store_ids" in fields:
+            fields["vector_store_ids"] = json.dumps(fields["vector_store_ids"] or [])
         self.get(conv_id)
         if fields:
             columns = ", ".join(f"{name} = ?" for name in fields)  # names from the schema only
@@ -205,6 +211,11 @@ class ConversationStore:
                 json.dumps(timings) if timings else None,
                 message_id,
             ),
+        )
+
+    def set_citations(self, message_id: int, citations: list[dict[str, Any]]) -> None:
+        self._db.execute(
+            "UPDATE messages SET citations = ? WHERE id = ?", (json.dumps(citations), message_id)
         )
 
     def set_tool_calls(self, message_id: int, calls: list[dict[str, Any]]) -> None:

@@ -286,6 +286,14 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             );
         """,
     ),
+    (
+        10,
+        "conversation collections",
+        """
+            ALTER TABLE conversations ADD COLUMN vector_store_ids TEXT NOT NULL DEFAULT '[]';
+            ALTER TABLE messages ADD COLUMN citations TEXT;
+        """,
+    ),
 )
 
 

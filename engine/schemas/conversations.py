@@ -12,6 +12,21 @@ from engine.schemas.tools import NamedToolChoice, ToolRun
 OverflowPolicy = Literal["summarize", "rolling_window", "stop"]
 
 
+class Citation(BaseModel):
+    """A passage of the user's files given to the model for a reply, numbered as the model saw
+    it ([n]), with where it is: a PDF's page, a recording's time, a section's heading."""
+
+    n: int
+    vector_store_id: str
+    file_id: str
+    filename: str
+    text: str
+    score: float
+    page: int | None = None
+    start_seconds: float | None = None
+    heading: str | None = None
+
+
 class ConversationMessage(BaseModel):
     id: int
     role: str
@@ -24,6 +39,7 @@ class ConversationMessage(BaseModel):
     timings: dict[str, float] | None = None
     tool_calls: list[dict[str, Any]] | None = None  # an assistant's calls (OpenAI's shape)
     tool_call_id: str | None = None  # a tool message's call
+    citations: list[Citation] | None = None  # an answer's passages from attached collections
     created_at: float
 
 
@@ -35,6 +51,7 @@ class Conversation(BaseModel):
     system_prompt: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     overflow_policy: OverflowPolicy = "summarize"
+    vector_store_ids: list[str] = Field(default_factory=list)  # collections each turn searches
     created_at: float
     updated_at: float
     summary: str | None = None
@@ -79,6 +96,7 @@ class ConversationCreate(BaseModel):
     system_prompt: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     overflow_policy: OverflowPolicy = "summarize"
+    vector_store_ids: list[str] = Field(default_factory=list, max_length=16)
     messages: list[NewMessage] = Field(default_factory=list, max_length=10_000)
 
 
@@ -90,6 +108,7 @@ class ConversationUpdate(BaseModel):
     system_prompt: str | None = None
     params: dict[str, Any] | None = None
     overflow_policy: OverflowPolicy | None = None
+    vector_store_ids: list[str] | None = Field(default=None, max_length=16)
 
 
 class SendMessage(SamplingFields):
@@ -115,6 +134,7 @@ class ContextReport(BaseModel):
     summarized_messages: int
     memories_used: list[int] = Field(default_factory=list)
     memory_saved: int | None = None
+    passages: list[Citation] = Field(default_factory=list)  # from attached collections
 
 
 class ConversationReply(ChatCompletion):

@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 
 from engine.backends.llama_backend import GenerationParams, Prompt
 from engine.backends.llama_batch import Prompter
-from engine.errors import HearthError
+from engine.errors import HearthError, NotFound
+from engine.knowledge.citing import passage_text
+from engine.knowledge.store import Hit
 from engine.memory.context_builder import BuiltContext, ContextBuilder
 from engine.memory.conversations import ConversationStore
 from engine.memory.memories import MemoryStore
@@ -35,7 +37,9 @@ from engine.schemas import (
     ToolCallFunction,
     ToolRun,
 )
+from engine.schemas.conversations import Citation
 from engine.services.generation import Generation, GenerationService, params_from
+from engine.services.knowledge import KnowledgeService
 from engine.services.tool_calling import ToolPlan, template_messages
 from engine.services.tool_runner import ToolRunner
 from engine.settings import EngineSettings
@@ -118,9 +122,11 @@ class ConversationService:
         generation: GenerationService,
         executor: Executor,
         tools: ToolRunner | None = None,
+        knowledge: KnowledgeService | None = None,
     ) -> None:
         self._settings = settings
         self._tools = tools
+        self._knowledge = knowledge
         self._store = conversations
         self._memories = memories
         self._generation = generation
@@ -146,6 +152,7 @@ class ConversationService:
             if self._settings.memory_token_budget
             else []
         )
+        hits = await self._passages(conv.vector_store_ids, req.content)
         turns = await self._run(self._store.messages, conv_id)
         summary = await self._run(self._store.summary, conv_id)
         model_name = req.model or conv.model
@@ -185,6 +192,7 @@ class ConversationService:
                 policy=conv.overflow_policy,
                 summary=summary,
                 memories=recalled,
+                passages=[passage_text(hit) for hit in hits],
             )
             built.append(context)
             if plan is None:
@@ -198,6 +206,12 @@ class ConversationService:
         gen.tool_plan = plan
         context = built[0]
         context.report.memory_saved = memory_saved
+        context.report.passages = [
+            Citation(n=n, vector_store_id=hit.vector_store_id, file_id=hit.file_id,
+                     filename=hit.filename, text=hit.text, score=round(hit.score, 4),
+                     page=hit.page, start_seconds=hit.start_seconds, heading=hit.heading)
+            for n, hit in enumerate(hits[: context.passages_used], start=1)
+        ]  # fmt: skip
         if context.unsummarized and conv.overflow_policy == "summarize":
             self._summarize_later(conv_id, model_name, context)
         return ConversationTurn(
@@ -212,6 +226,20 @@ class ConversationService:
             params=params,
             max_steps=merged.max_tool_steps,
         )
+
+    async def _passages(self, store_ids: list[str], question: str) -> list[Hit]:
+        """The best passages for the question from the conversation's collections (a removed
+        collection is skipped: the conversation goes on without it)."""
+        if not store_ids or self._knowledge is None:
+            return []
+        limit = self._settings.passages_per_reply
+        hits: list[Hit] = []
+        for store_id in store_ids:
+            try:
+                hits += await self._knowledge.search(store_id, [question], limit)
+            except NotFound:
+                continue
+        return sorted(hits, key=lambda h: -h.score)[:limit]
 
     async def record(self, conv_id: str, messages: list[RecordedMessage]) -> list[int]:
         """Store turns answered elsewhere (remote models, image turns); a new conversation takes
@@ -267,6 +295,9 @@ class ConversationService:
                 interrupted=True,
             )
         )  # fmt: skip
+        if turn.report.passages:  # kept with the answer, even one cut short
+            cited = [c.model_dump() for c in turn.report.passages]
+            await self._run(self._store.set_citations, turn.reply_id, cited)
         last_write = time.monotonic()
         done = False
         try:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from engine.memory.database import MIGRATIONS, Database
+from engine.memory.database import MIGRATIONS, Database, sqlite_driver
 
 
 def test_pragmas_and_migrations_recorded(tmp_path: Path) -> None:
@@ -29,7 +28,7 @@ def test_new_migration_applies_once_and_a_failing_one_rolls_back(tmp_path: Path)
     db.execute("INSERT INTO notes (id) VALUES (1)")
     db.close()
     broken = (*extra, (100, "broken", "CREATE TABLE t2 (x); INSERT INTO nowhere VALUES (1);"))
-    with pytest.raises(sqlite3.OperationalError, match="nowhere"):
+    with pytest.raises(sqlite_driver().OperationalError, match="nowhere"):
         Database(tmp_path / "h.sqlite3", broken)
     db = Database(tmp_path / "h.sqlite3", extra)
     assert db.query("SELECT id FROM notes")[0][0] == 1

@@ -12,12 +12,17 @@ import time
 from pathlib import Path
 
 import docx
+import httpx
 import openai
 import pytest
 from fpdf import FPDF
 
 from tests.conftest import RunningEngine, assert_alive, start_engine
 
+NOTES = [
+    ("Garden", "Tomatoes need six hours of sun every day."),
+    ("Kitchen", "The bread recipe uses 500 grams of flour and a spoon of salt."),
+]
 FILLER = ("This page describes general matters of the product, its packaging and its care. "
           "Keep it dry and away from children. ")  # fmt: skip
 
@@ -68,10 +73,7 @@ def test_documents_of_every_kind_are_found_with_their_place(sdk: openai.OpenAI) 
             "Battery life. On the low setting the lantern battery lasts 40 hours. " + FILLER * 3,
             "Warranty. The warranty covers two years from the date of purchase. " + FILLER * 3,
         ])),
-        "notes.docx": _upload(sdk, "notes.docx", _docx([
-            ("Garden", "Tomatoes need six hours of sun every day."),
-            ("Kitchen", "The bread recipe uses 500 grams of flour and a spoon of salt."),
-        ])),
+        "notes.docx": _upload(sdk, "notes.docx", _docx(NOTES)),
         "guide.md": _upload(sdk, "guide.md", (
             b"# Travel\n\nThe train to Lyon leaves at 9:15 from platform 4.\n\n"
             b"# Food\n\nThe market sells cheese on Saturday mornings.\n")),
@@ -198,10 +200,7 @@ def test_an_engine_killed_while_indexing_resumes_and_indexes_nothing_twice(
 def test_file_search_in_the_responses_api_puts_passages_in_and_cites_them(
     sdk: openai.OpenAI,
 ) -> None:
-    notes = _upload(sdk, "notes.docx", _docx([
-        ("Garden", "Tomatoes need six hours of sun every day."),
-        ("Kitchen", "The bread recipe uses 500 grams of flour and a spoon of salt."),
-    ]))  # fmt: skip
+    notes = _upload(sdk, "notes.docx", _docx(NOTES))
     store = sdk.vector_stores.create(name="answers", file_ids=[notes])
     _indexed(sdk, store.id, [notes])
     question = "How much flour does the bread recipe use?"
@@ -231,3 +230,35 @@ def test_file_search_in_the_responses_api_puts_passages_in_and_cites_them(
     assert kinds[2:7] == ["response.output_item.added", "response.file_search_call.in_progress",
                           "response.file_search_call.searching",
                           "response.file_search_call.completed", "response.output_item.done"]  # fmt: skip
+
+
+def test_a_conversation_with_a_collection_answers_from_it_with_citations(
+    sdk: openai.OpenAI, http: httpx.Client
+) -> None:
+    notes = _upload(sdk, "notes.docx", _docx(NOTES))
+    store = sdk.vector_stores.create(name="kitchen", file_ids=[notes])
+    _indexed(sdk, store.id, [notes])
+    question = {"content": "How much flour does the bread recipe use?", "max_tokens": 12,
+                "temperature": 0}  # fmt: skip
+    with_notes = http.post("/v1/conversations", json={"vector_store_ids": [store.id]}).json()
+    assert with_notes["vector_store_ids"] == [store.id]
+    reply = http.post(f"/v1/conversations/{with_notes['id']}/messages", json=question)
+    assert reply.status_code == 200, reply.text
+    passages = reply.json()["context"]["passages"]
+    assert passages[0]["n"] == 1
+    assert passages[0]["filename"] == "notes.docx"
+    assert passages[0]["heading"] == "Kitchen"
+    assert "500 grams" in passages[0]["text"]
+    stored = http.get(f"/v1/conversations/{with_notes['id']}").json()["messages"]
+    assert stored[-1]["role"] == "assistant"
+    assert stored[-1]["citations"] == passages  # kept with the answer
+    plain = http.post("/v1/conversations", json={}).json()
+    bare = http.post(f"/v1/conversations/{plain['id']}/messages", json=question).json()
+    assert bare["context"]["passages"] == []
+    assert reply.json()["usage"]["prompt_tokens"] > bare["usage"]["prompt_tokens"] + 20
+    # Detached, the next turn searches nothing; an unknown collection is refused.
+    http.patch(f"/v1/conversations/{with_notes['id']}", json={"vector_store_ids": []})
+    again = http.post(f"/v1/conversations/{with_notes['id']}/messages", json=question).json()
+    assert again["context"]["passages"] == []
+    missing = http.post("/v1/conversations", json={"vector_store_ids": ["vs_" + "0" * 32]})
+    assert missing.status_code == 404
