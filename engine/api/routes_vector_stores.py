@@ -61,7 +61,8 @@ class BatchAdd(BaseModel):
 
 
 class RankingOptions(BaseModel):
-    ranker: str = "auto"
+    # OpenAI's names mean the hybrid; Hearth adds one index alone, for comparing.
+    ranker: Literal["auto", "default-2024-11-15", "hybrid", "vector", "keyword"] = "auto"
     score_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
@@ -183,9 +184,10 @@ async def batch_files(store_id: StoreId, batch_id: BatchId, state: State) -> dic
 async def search(store_id: StoreId, body: SearchRequest, state: State) -> dict[str, Any]:
     check(body.filters)
     queries = [body.query] if isinstance(body.query, str) else body.query
-    threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
+    options = body.ranking_options or RankingOptions()
+    ranker = options.ranker if options.ranker in ("vector", "keyword") else "hybrid"
     hits = await state.knowledge.search(
-        store_id, queries, body.max_num_results, body.filters, threshold
+        store_id, queries, body.max_num_results, body.filters, options.score_threshold, ranker
     )
     return {"object": "vector_store.search_results.page", "search_query": queries,
             "data": [result_of(h) for h in hits], "has_more": False, "next_page": None}  # fmt: skip

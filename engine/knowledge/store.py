@@ -16,7 +16,7 @@ from typing import Any
 from engine.errors import InvalidInput, NotFound
 from engine.knowledge.passage import Passage
 from engine.memory.database import Database
-from engine.memory.fts_query import match_any
+from engine.memory.fts_query import match_any, terms
 
 Chunk = Passage  # what is embedded and searched
 
@@ -33,6 +33,9 @@ class Hit:
     start_seconds: float | None
     attributes: dict[str, Any]
     score: float
+
+
+COMMON = 0.1  # a query word in more than this share of the chunks is not searched by FTS5
 
 
 def _vector_table(dimensions: int) -> str:
@@ -284,14 +287,33 @@ class KnowledgeStore:
         return [r[0] for r in rows]
 
     def matching(self, store_id: str, text: str, k: int) -> list[int]:
-        """Chunk ids by FTS5's BM25 over the query's terms, best first."""
-        query = match_any(text)
+        """Chunk ids by FTS5's BM25 over the query's terms, best first. Words found in most
+        chunks are left out first: they add little to BM25, and ranking every chunk that holds
+        one is what makes a search slow in a large collection."""
+        query = match_any(" ".join(self._telling_terms(text)))
         if query is None:
             return []
         rows = self._db.query(
             "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND vector_store_id = ? "
             "ORDER BY bm25(chunks_fts) LIMIT ?", (query, store_id, k))  # fmt: skip
         return [r[0] for r in rows]
+
+    def _telling_terms(self, text: str) -> list[str]:
+        """The query's terms less those that are in more than COMMON of the chunks (by their
+        rarest trigram's document count, an upper bound read from the FTS5 vocabulary); the
+        rarest term stays when all are common."""
+        words = terms(text)
+        total = self._db.query("SELECT coalesce(max(id), 0) FROM chunks")[0][0]
+        if len(words) < 2 or total < 1000:
+            return words
+        grams = {w: {w[i : i + 3] for i in range(len(w) - 2)} or {w} for w in words}
+        wanted = sorted(set().union(*grams.values()))
+        marks = ",".join("?" for _ in wanted)
+        rows = self._db.query(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", wanted)
+        counts: dict[str, int] = {row[0]: int(row[1]) for row in rows}
+        df = {w: min(counts.get(g, 0) for g in gs) for w, gs in grams.items()}
+        kept = [w for w in words if df[w] <= COMMON * total]
+        return kept or [min(words, key=lambda w: df[w])]
 
     def hits(self, scored: dict[int, float]) -> list[Hit]:
         if not scored:

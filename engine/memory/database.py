@@ -278,6 +278,7 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             CREATE VIRTUAL TABLE chunks_fts USING fts5(
                 text, vector_store_id UNINDEXED, tokenize = 'trigram'
             );
+            CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, row);
             CREATE TABLE vector_store_file_batches (
                 id TEXT PRIMARY KEY,
                 vector_store_id TEXT NOT NULL REFERENCES vector_stores(id) ON DELETE CASCADE,

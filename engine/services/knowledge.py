@@ -147,16 +147,21 @@ class KnowledgeService:
         limit: int,
         filters: dict[str, Any] | None = None,
         threshold: float = 0.0,
+        ranker: str = "hybrid",
     ) -> list[Hit]:
         """The best chunks for the queries: each query's nearest vectors and its FTS5 matches,
-        fused by reciprocal rank. Scores are scaled to 0..1 (1: first in every list)."""
+        fused by reciprocal rank (`ranker` "vector" or "keyword" uses one of the two alone).
+        Scores are scaled to 0..1 (1: first in every list)."""
         store = await self._run(self._store.get, store_id)
-        done = await self._embeddings.embed(store["embedding_model"], queries, "query")
         ranked: list[list[int]] = []
-        for query, vector in zip(queries, done.vectors, strict=True):
-            ranked.append(await self._run(self._store.nearest, store_id, store["dimensions"],
-                                          vector, CANDIDATES))  # fmt: skip
-            ranked.append(await self._run(self._store.matching, store_id, query, CANDIDATES))
+        if ranker != "keyword":
+            done = await self._embeddings.embed(store["embedding_model"], queries, "query")
+            for vector in done.vectors:
+                ranked.append(await self._run(self._store.nearest, store_id,
+                                              store["dimensions"], vector, CANDIDATES))  # fmt: skip
+        if ranker != "vector":
+            for query in queries:
+                ranked.append(await self._run(self._store.matching, store_id, query, CANDIDATES))
         fused: dict[int, float] = {}
         for ids in ranked:
             for rank, chunk_id in enumerate(ids):

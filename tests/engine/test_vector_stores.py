@@ -131,6 +131,15 @@ def test_attributes_filter_results_and_batches_report_their_files(sdk: openai.Op
         "type": "and", "filters": [{"type": "gte", "key": "year", "value": 2021},
                                    {"type": "ne", "key": "lang", "value": "fr"}]})  # fmt: skip
     assert {r.filename for r in recent.data} == {"en.txt"}
+    # Each half of the hybrid alone: the keyword index knows only the English word.
+    keyword = sdk.vector_stores.search(
+        store.id, query="museum", ranking_options={"ranker": "keyword"}
+    )  # type: ignore[typeddict-item]
+    assert {r.filename for r in keyword.data} == {"en.txt"}
+    vector = sdk.vector_stores.search(
+        store.id, query="museum", ranking_options={"ranker": "vector"}
+    )  # type: ignore[typeddict-item]
+    assert {r.filename for r in vector.data} == {"en.txt", "fr.txt"}
 
 
 def test_bad_files_and_requests_fail_clearly_and_the_rest_goes_on(
