@@ -175,8 +175,15 @@ class EngineSettings(BaseSettings):
     reply_tokens: int = Field(default=512, ge=16)  # room kept for a reply without max_tokens
     memory_token_budget: int = Field(default=256, ge=0)
     memories_per_reply: int = Field(default=5, ge=0)
+    # Recall by meaning: a memory whose centred embedding is at least this similar (cosine) to
+    # the message's counts as related (see engine/services/memory_recall.py for the scale).
+    memory_min_similarity: float = Field(default=0.18, ge=-1, le=1)
     # Passages from a conversation's attached collections, searched for each turn.
     passages_per_reply: int = Field(default=4, ge=1, le=20)
+    # Watched folders of collections: how often they are scanned for changes, and how many
+    # files one folder may bring.
+    folder_scan_seconds: float = Field(default=10.0, gt=0)
+    folder_max_files: int = Field(default=20000, ge=1)
     memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
 
     # Ollama's clients send no token: with this on, loopback clients use /api/* without one

@@ -20,6 +20,7 @@ from engine.api import (
     routes_embeddings,
     routes_images,
     routes_jobs,
+    routes_knowledge_folders,
     routes_memories,
     routes_model_files,
     routes_models,
@@ -43,6 +44,7 @@ from engine.jobs.image_job import image_kind
 from engine.jobs.runner import JobRunner
 from engine.jobs.store import JobStore
 from engine.jobs.transcription_job import transcription_kind
+from engine.knowledge.folders import FolderStore
 from engine.knowledge.store import KnowledgeStore
 from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
@@ -66,6 +68,7 @@ from engine.services.generation import GenerationService
 from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
 from engine.services.knowledge import KnowledgeService
+from engine.services.memory_recall import MemoryRecall
 from engine.services.model_manager import ModelManager
 from engine.services.responses import ResponsesService
 from engine.services.settings_service import SettingsService
@@ -166,9 +169,20 @@ def create_app(
         )  # fmt: skip
         embeddings = EmbeddingService(settings, registry, usage)
         knowledge_store = KnowledgeStore(database)
-        knowledge = KnowledgeService(knowledge_store, files, embeddings, executor)
+        memory_recall = MemoryRecall(memories, embeddings, executor, settings.memory_min_similarity)
+        knowledge = KnowledgeService(
+            knowledge_store, files, embeddings, transcription, images, FolderStore(database),
+            executor, settings.folder_scan_seconds, settings.folder_max_files,
+        )  # fmt: skip
         conversation_service = ConversationService(
-            settings, conversations, memories, generation, executor, tools, knowledge
+            settings,
+            conversations,
+            memories,
+            generation,
+            executor,
+            tools,
+            knowledge,
+            memory_recall,
         )
         responses = ResponsesService(router, ResponseStore(database), executor, knowledge)
         app.state.engine = EngineState(
@@ -178,6 +192,7 @@ def create_app(
             generation=generation,
             conversations=conversations,
             memories=memories,
+            memory_recall=memory_recall,
             conversation_service=conversation_service,
             keystore=keystore,
             redactor=redactor,
@@ -248,7 +263,7 @@ def create_app(
         routes_memories.router, routes_privacy.router, routes_remote.router,
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
         routes_anthropic.router, routes_ollama.router, routes_responses.router,
-        routes_embeddings.router, routes_vector_stores.router,
+        routes_embeddings.router, routes_vector_stores.router, routes_knowledge_folders.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

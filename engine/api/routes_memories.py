@@ -19,7 +19,10 @@ async def add_memory(body: MemoryWrite, state: State) -> Memory:
 
 @router.get("")
 async def list_memories(state: State, q: str | None = None) -> MemoryList:
-    found = await (blocking(state.memories.search, q) if q else blocking(state.memories.all))
+    if not q:
+        return MemoryList(data=await blocking(state.memories.all))
+    # By words and by meaning; a substring scan when a query is too short for either.
+    found = await state.memory_recall.recall(q, 50) or await blocking(state.memories.search, q)
     return MemoryList(data=found)
 
 

@@ -78,7 +78,7 @@ def _sizes(strategy: ChunkingStrategy | None) -> tuple[int, int] | None:
     return strategy.sizes() if strategy else None
 
 
-def _listed(data: list[dict[str, Any]]) -> dict[str, Any]:
+def listed(data: list[dict[str, Any]]) -> dict[str, Any]:
     return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None, "has_more": False}  # fmt: skip
 
@@ -102,7 +102,7 @@ async def create_store(body: StoreCreate, state: State) -> dict[str, Any]:
 
 @router.get("")
 async def list_stores(state: State) -> dict[str, Any]:
-    return _listed(await blocking(state.knowledge_store.all))
+    return listed(await blocking(state.knowledge_store.all))
 
 
 @router.get("/{store_id}")
@@ -134,7 +134,7 @@ async def list_files(
     state: State,
     filter: Literal["in_progress", "completed", "failed", "cancelled"] | None = None,
 ) -> dict[str, Any]:
-    return _listed(await blocking(state.knowledge_store.files, store_id, filter))
+    return listed(await blocking(state.knowledge_store.files, store_id, filter))
 
 
 @router.get("/{store_id}/files/{file_id}")
@@ -177,7 +177,7 @@ async def cancel_batch(store_id: StoreId, batch_id: BatchId, state: State) -> di
 
 @router.get("/{store_id}/file_batches/{batch_id}/files")
 async def batch_files(store_id: StoreId, batch_id: BatchId, state: State) -> dict[str, Any]:
-    return _listed((await blocking(state.knowledge_store.batch, store_id, batch_id))["files"])
+    return listed((await blocking(state.knowledge_store.batch, store_id, batch_id))["files"])
 
 
 @router.post("/{store_id}/search")

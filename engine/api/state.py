@@ -28,6 +28,7 @@ from engine.services.embeddings import EmbeddingService
 from engine.services.generation import GenerationService
 from engine.services.images import ImageService
 from engine.services.knowledge import KnowledgeService
+from engine.services.memory_recall import MemoryRecall
 from engine.services.model_manager import ModelManager
 from engine.services.responses import ResponsesService
 from engine.services.settings_service import SettingsService
@@ -52,6 +53,7 @@ class EngineState:
     jobs: JobRunner
     conversations: ConversationStore
     memories: MemoryStore
+    memory_recall: MemoryRecall
     conversation_service: ConversationService
     keystore: KeyVault
     redactor: Redactor

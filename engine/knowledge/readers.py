@@ -1,12 +1,19 @@
 """Documents to text blocks with their positions: plain text and source code, Markdown (with its
-headings), HTML, PDF (per page, with pypdf) and Word .docx (with its heading styles, through
-python-docx). A file that cannot be read raises Unreadable with a reason for the user."""
+headings), HTML, PDF (per page, with pypdf), Word .docx (with its heading styles, through
+python-docx), OpenDocument .odt and EPUB (both zip files of XML, read with the standard library).
+A file that cannot be read raises Unreadable with a reason for the user. Recordings and images
+are read by the engine's own speech and OCR models (engine/knowledge/media.py)."""
 
 from __future__ import annotations
 
+import posixpath
 import re
+import zipfile
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
+
+from defusedxml import ElementTree  # its errors (entity bombs and the like) are ValueErrors
 
 from engine.errors import InvalidInput
 from engine.knowledge.passage import Passage
@@ -15,6 +22,12 @@ TEXT = {".txt", ".text", ".md", ".markdown", ".rst", ".csv", ".tsv", ".json", ".
         ".toml", ".ini", ".log", ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".c", ".h",
         ".cpp", ".hpp", ".cs", ".go", ".rs", ".rb", ".php", ".swift", ".kt", ".sh", ".sql",
         ".css", ".xml", ".tex"}  # fmt: skip
+AUDIO = {".wav", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac", ".webm", ".mp4",
+         ".mkv", ".mov", ".m4v"}  # fmt: skip
+IMAGE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+DOCUMENT = TEXT | {".pdf", ".docx", ".odt", ".epub", ".html", ".htm"}
+MAX_MEMBER_BYTES = 64 << 20
+_ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
@@ -32,6 +45,10 @@ def read_document(path: Path, filename: str) -> list[Block]:
         blocks = _pdf(path)
     elif ext == ".docx":
         blocks = _docx(path)
+    elif ext == ".odt":
+        blocks = _zipped(path, "OpenDocument text", _odt)
+    elif ext == ".epub":
+        blocks = _zipped(path, "EPUB book", _epub)
     elif ext in (".html", ".htm"):
         blocks = _html(_decoded(path, filename))
     elif ext in (".md", ".markdown"):
@@ -165,3 +182,54 @@ def _html(text: str) -> list[Block]:
     parser.close()
     parser._flush()
     return parser.blocks
+
+
+def _zipped(path: Path, kind: str, read: Callable[[zipfile.ZipFile], list[Block]]) -> list[Block]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return read(archive)
+    except (
+        zipfile.BadZipFile,
+        ElementTree.ParseError,
+        KeyError,
+        ValueError,
+        StopIteration,
+        OSError,
+    ) as exc:
+        raise Unreadable(f"the {kind} could not be read ({type(exc).__name__})") from exc
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> bytes:
+    if archive.getinfo(name).file_size > MAX_MEMBER_BYTES:  # a zip bomb, or not a document
+        raise ValueError("a part of the file is too large")
+    return archive.read(name)
+
+
+def _odt(archive: zipfile.ZipFile) -> list[Block]:
+    root = ElementTree.fromstring(_member(archive, "content.xml"))
+    blocks: list[Block] = []
+    heading: str | None = None
+    for element in root.iter():
+        if element.tag == f"{_ODF_TEXT}h":
+            heading = " ".join("".join(element.itertext()).split()) or heading
+        elif element.tag == f"{_ODF_TEXT}p":
+            text = " ".join("".join(element.itertext()).split())
+            if text:
+                blocks.append(Block(text, heading))
+    return blocks
+
+
+def _epub(archive: zipfile.ZipFile) -> list[Block]:
+    """The book's chapters in reading order (its package's spine)."""
+    container = ElementTree.fromstring(_member(archive, "META-INF/container.xml"))
+    rootfile = next(e for e in container.iter() if e.tag.endswith("rootfile"))
+    package_path = rootfile.attrib["full-path"]
+    package = ElementTree.fromstring(_member(archive, package_path))
+    items = {e.attrib["id"]: e.attrib["href"] for e in package.iter() if e.tag.endswith("}item")}
+    spine = [e.attrib["idref"] for e in package.iter() if e.tag.endswith("}itemref")]
+    folder = posixpath.dirname(package_path)
+    blocks: list[Block] = []
+    for idref in spine:
+        name = posixpath.normpath(posixpath.join(folder, items[idref]))
+        blocks += _html(_member(archive, name).decode("utf-8", errors="replace"))
+    return blocks

@@ -143,6 +143,12 @@ class KnowledgeStore:
             )  # fmt: skip
         return self.get_file(store_id, file_id)
 
+    def reindex(self, store_id: str, file_id: str) -> bool:
+        """Index a changed file again; its chunks stay searchable until the new ones land."""
+        return bool(self._db.execute(
+            "UPDATE vector_store_files SET status = 'in_progress', last_error = NULL WHERE "
+            "vector_store_id = ? AND file_id = ?", (store_id, file_id)))  # fmt: skip
+
     def get_file(self, store_id: str, file_id: str) -> dict[str, Any]:
         rows = self._db.query(
             "SELECT * FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?",

@@ -295,6 +295,42 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             ALTER TABLE messages ADD COLUMN citations TEXT;
         """,
     ),
+    (
+        11,
+        "memory vectors",
+        """
+            CREATE TABLE memory_vectors (
+                memory_id INTEGER PRIMARY KEY REFERENCES memories(id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                vector BLOB NOT NULL
+            );
+        """,
+    ),
+    (
+        12,
+        "watched folders",
+        """
+            CREATE TABLE knowledge_folders (
+                id TEXT PRIMARY KEY,
+                vector_store_id TEXT NOT NULL REFERENCES vector_stores(id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                include TEXT NOT NULL,
+                exclude TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                scanned_at REAL,
+                last_error TEXT,
+                UNIQUE (vector_store_id, path)
+            );
+            CREATE TABLE knowledge_folder_files (
+                folder_id TEXT NOT NULL REFERENCES knowledge_folders(id) ON DELETE CASCADE,
+                rel_path TEXT NOT NULL,
+                file_id TEXT NOT NULL UNIQUE,
+                size INTEGER NOT NULL,
+                mtime_ns INTEGER NOT NULL,
+                PRIMARY KEY (folder_id, rel_path)
+            );
+        """,
+    ),
 )
 
 

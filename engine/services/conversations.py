@@ -31,6 +31,7 @@ from engine.schemas import (
     ContextReport,
     Conversation,
     ConversationMessage,
+    Memory,
     RecordedMessage,
     SendMessage,
     ToolCall,
@@ -40,6 +41,7 @@ from engine.schemas import (
 from engine.schemas.conversations import Citation
 from engine.services.generation import Generation, GenerationService, params_from
 from engine.services.knowledge import KnowledgeService
+from engine.services.memory_recall import MemoryRecall
 from engine.services.tool_calling import ToolPlan, template_messages
 from engine.services.tool_runner import ToolRunner
 from engine.settings import EngineSettings
@@ -123,10 +125,12 @@ class ConversationService:
         executor: Executor,
         tools: ToolRunner | None = None,
         knowledge: KnowledgeService | None = None,
+        recall: MemoryRecall | None = None,
     ) -> None:
         self._settings = settings
         self._tools = tools
         self._knowledge = knowledge
+        self._recall = recall
         self._store = conversations
         self._memories = memories
         self._generation = generation
@@ -136,6 +140,12 @@ class ConversationService:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _recalled(self, text: str) -> list[Memory]:
+        limit = self._settings.memories_per_reply
+        if self._recall is not None:
+            return await self._recall.recall(text, limit)
+        return await self._run(self._memories.recall, text, limit)
 
     async def send(self, conv_id: str, req: SendMessage) -> ConversationTurn:
         """Store the user's message, then build the context and start the reply."""
@@ -147,11 +157,7 @@ class ConversationService:
         fact = remembered_fact(req.content)
         if fact and self._settings.memory_from_chat and req.remember is not False:
             memory_saved = (await self._run(self._memories.add, fact, "chat")).id
-        recalled = (
-            await self._run(self._memories.recall, req.content, self._settings.memories_per_reply)
-            if self._settings.memory_token_budget
-            else []
-        )
+        recalled = await self._recalled(req.content) if self._settings.memory_token_budget else []
         hits = await self._passages(conv.vector_store_ids, req.content)
         turns = await self._run(self._store.messages, conv_id)
         summary = await self._run(self._store.summary, conv_id)

@@ -3,26 +3,33 @@
 written with their positions; a search embeds the query and fuses vector similarity
 (sqlite-vec) with FTS5 trigram matches by reciprocal rank.
 
-Indexing runs one file at a time on a worker of its own (reading on a thread, embedding on the
-embedding thread), never on the chat path. The store's table of files doubles as the queue, so
+Indexing runs one file at a time on a worker of its own (reading on a thread, recordings through
+the speech model's queue, pictures through OCR, embedding on the embedding thread), never on the
+chat path. The store's table of files doubles as the queue, so
 files still in progress when the engine stopped are indexed again at the next start; a file's
 chunks are written in one transaction, so nothing is indexed twice."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.errors import HearthError, InvalidInput
 from engine.jobs.files import FileStore
 from engine.knowledge.chunking import chunk_blocks
 from engine.knowledge.filters import matches
-from engine.knowledge.readers import read_document
+from engine.knowledge.folders import FolderStore, folder_file_id, scan
+from engine.knowledge.media import ocr_blocks, transcript_blocks
+from engine.knowledge.readers import AUDIO, IMAGE, Block, read_document
 from engine.knowledge.store import Hit, KnowledgeStore
 from engine.services.embeddings import EmbeddingService
+from engine.services.images import ImageService
+from engine.services.transcription import TranscriptionParams, TranscriptionService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,11 +45,23 @@ class KnowledgeService:
         store: KnowledgeStore,
         files: FileStore,
         embeddings: EmbeddingService,
+        transcription: TranscriptionService,
+        images: ImageService,
+        folders: FolderStore,
         executor: Executor,
+        scan_seconds: float = 10.0,
+        folder_limit: int = 20000,
     ) -> None:
         self._store = store
         self._files = files
         self._embeddings = embeddings
+        self._transcription = transcription
+        self._images = images
+        self._folders = folders
+        self._scan_seconds = scan_seconds
+        self._folder_limit = folder_limit
+        self._watcher: asyncio.Task[None] | None = None
+        self._scanning = asyncio.Lock()
         self._executor = executor
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -55,12 +74,14 @@ class KnowledgeService:
         for pair in await self._run(self._store.pending):  # left by the last run
             self._queue.put_nowait(pair)
         self._worker = asyncio.create_task(self._work())
+        self._watcher = asyncio.create_task(self._watch())
 
     async def close(self) -> None:
         self._closing = True
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        tasks = [t for t in (self._worker, self._watcher) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- stores ------------------------------------------------------------------------------
     async def create_store(
@@ -98,12 +119,95 @@ class KnowledgeService:
         self._queue.put_nowait((store_id, file_id))
         return added
 
+    # -- watched folders ---------------------------------------------------------------------
+    async def add_folder(
+        self, store_id: str, path: str, include: list[str], exclude: list[str]
+    ) -> dict[str, Any]:
+        """Watch a folder (recursively) for the store; its first scan starts at once."""
+        await self._run(self._store.get, store_id)
+        root = Path(path).expanduser()
+        # The reason names no path: errors never show where things are on disk.
+        if not root.is_absolute():
+            raise InvalidInput("path must be an absolute folder path", param="path")
+        if not root.is_dir():
+            raise InvalidInput("there is no folder at that path (or it cannot be read)",
+                               param="path")  # fmt: skip
+        folder_id = await self._run(self._folders.add, store_id, root.resolve(), include,
+                                    exclude)  # fmt: skip
+        await self.scan_folders(folder_id)
+        return await self._run(self._folders.get, store_id, folder_id)
+
+    async def folders(self, store_id: str) -> list[dict[str, Any]]:
+        await self._run(self._store.get, store_id)
+        return await self._run(self._folders.folders, store_id)
+
+    async def folder(self, store_id: str, folder_id: str) -> dict[str, Any]:
+        return await self._run(self._folders.get, store_id, folder_id)
+
+    async def remove_folder(self, store_id: str, folder_id: str) -> None:
+        """Stop watching; the folder's files leave the store (the files on disk stay)."""
+        async with self._scanning:
+            for file_id in await self._run(self._folders.delete, store_id, folder_id):
+                with contextlib.suppress(HearthError):  # removed by hand before
+                    await self._run(self._store.remove_file, store_id, file_id)
+
+    async def _watch(self) -> None:
+        while not self._closing:
+            try:
+                await self.scan_folders()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a scan that fails is tried again at the next turn
+                log.error("scanning the watched folders failed: %s", type(exc).__name__)
+            await asyncio.sleep(self._scan_seconds)
+
+    async def scan_folders(self, only: str | None = None) -> None:
+        """Index what changed in the watched folders since their last scan: new and changed
+        files are (re)indexed, deleted ones leave the store. A folder that is missing (an
+        unplugged drive) keeps its files and says so."""
+        async with self._scanning:
+            for folder in await self._run(self._folders.folders):
+                if only is None or folder["id"] == only:
+                    await self._scan_folder(folder)
+
+    async def _scan_folder(self, folder: dict[str, Any]) -> None:
+        store_id, folder_id = folder["vector_store_id"], folder["id"]
+        root = Path(folder["path"])
+        if not await self._run(root.is_dir):
+            await self._run(self._folders.scanned, folder_id, "the folder is missing")
+            return
+        now = await self._run(scan, root, folder["include"], folder["exclude"],
+                              self._folder_limit)  # fmt: skip
+        before = await self._run(self._folders.seen, folder_id)
+        size, overlap = CHUNK_TOKENS, OVERLAP_TOKENS
+        for rel, seen in now.items():
+            file_id = folder_file_id(folder_id, rel)
+            if rel not in before:
+                attributes = {"folder_id": folder_id, "path": rel[:512]}
+                await self._run(self._store.add_file, store_id, file_id, rel, attributes, size,
+                                overlap)  # fmt: skip
+            elif before[rel] != seen:
+                if not await self._run(self._store.reindex, store_id, file_id):
+                    await self._run(self._folders.remember, folder_id, rel, seen)
+                    continue  # taken out of the store by hand: it stays out
+            else:
+                continue
+            self._queue.put_nowait((store_id, file_id))
+            await self._run(self._folders.remember, folder_id, rel, seen)
+        for rel in before.keys() - now.keys():
+            with contextlib.suppress(HearthError):  # removed by hand before
+                await self._run(self._store.remove_file, store_id, folder_file_id(folder_id, rel))
+            await self._run(self._folders.remember, folder_id, rel, None)
+        error = f"only the first {self._folder_limit} files are indexed" \
+            if len(now) >= self._folder_limit else None  # fmt: skip
+        await self._run(self._folders.scanned, folder_id, error)
+
     # -- indexing ----------------------------------------------------------------------------
     async def _work(self) -> None:
         while not self._closing:
             store_id, file_id = await self._queue.get()
             try:
-                await self._run(self._index, store_id, file_id)
+                await self._index(store_id, file_id)
             except HearthError as exc:
                 await self._run(self._store.set_status, store_id, file_id, "failed", exc.message)
             except asyncio.CancelledError:
@@ -113,16 +217,30 @@ class KnowledgeService:
                 reason = f"the file could not be indexed ({type(exc).__name__})"
                 await self._run(self._store.set_status, store_id, file_id, "failed", reason)
 
-    def _index(self, store_id: str, file_id: str) -> None:
+    async def _index(self, store_id: str, file_id: str) -> None:
         try:
-            entry = self._store.get_file(store_id, file_id)
+            entry = await self._run(self._store.get_file, store_id, file_id)
         except HearthError:
             return  # removed while it waited
         if entry["status"] != "in_progress":
             return
+        filename = entry["filename"]
+        path = await self._run(self._folders.source, file_id) or self._files.path(file_id)
+        ext = Path(filename).suffix.lower()
+        if ext in AUDIO:
+            transcript = await self._transcription.transcribe(path, TranscriptionParams())
+            blocks = transcript_blocks(transcript, filename)
+        elif ext in IMAGE:
+            blocks = ocr_blocks(await self._images.ocr(path), filename)
+        else:
+            blocks = await self._run(read_document, path, filename)
+        await self._run(self._write, store_id, file_id, entry, blocks)
+
+    def _write(
+        self, store_id: str, file_id: str, entry: dict[str, Any], blocks: list[Block]
+    ) -> None:
         model = self._store.get(store_id)["embedding_model"]
         strategy = entry["chunking_strategy"]["static"]
-        blocks = read_document(self._files.path(file_id), entry["filename"])
         chunks = chunk_blocks(
             blocks,
             lambda text: self._embeddings.count_tokens(model, text),
