@@ -134,12 +134,21 @@ async def list_files(
     state: State,
     filter: Literal["in_progress", "completed", "failed", "cancelled"] | None = None,
 ) -> dict[str, Any]:
-    return listed(await blocking(state.knowledge_store.files, store_id, filter))
+    files = await blocking(state.knowledge_store.files, store_id, filter)
+    return listed([_with_progress(f, state) for f in files])
 
 
 @router.get("/{store_id}/files/{file_id}")
 async def get_file(store_id: StoreId, file_id: FileId, state: State) -> dict[str, Any]:
-    return await blocking(state.knowledge_store.get_file, store_id, file_id)
+    return _with_progress(await blocking(state.knowledge_store.get_file, store_id, file_id), state)
+
+
+def _with_progress(entry: dict[str, Any], state: State) -> dict[str, Any]:
+    """Hearth adds how far indexing is (0 to 1) while a file is in progress."""
+    done = 1.0 if entry["status"] == "completed" else None
+    if entry["status"] == "in_progress":
+        done = state.knowledge.progress(entry["vector_store_id"], entry["id"]) or 0.0
+    return {**entry, "progress": done}
 
 
 @router.delete("/{store_id}/files/{file_id}")

@@ -149,6 +149,13 @@ class KnowledgeStore:
             "UPDATE vector_store_files SET status = 'in_progress', last_error = NULL WHERE "
             "vector_store_id = ? AND file_id = ?", (store_id, file_id)))  # fmt: skip
 
+    def status(self, store_id: str, file_id: str) -> str | None:
+        rows = self._db.query(
+            "SELECT status FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?",
+            (store_id, file_id),
+        )
+        return str(rows[0][0]) if rows else None
+
     def get_file(self, store_id: str, file_id: str) -> dict[str, Any]:
         rows = self._db.query(
             "SELECT * FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?",

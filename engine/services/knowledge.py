@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.backends.whisper_backend import Transcript
 from engine.errors import HearthError, InvalidInput
 from engine.jobs.files import FileStore
 from engine.knowledge.chunking import chunk_blocks
@@ -66,6 +67,7 @@ class KnowledgeService:
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
+        self._progress: dict[tuple[str, str], float] = {}
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -216,6 +218,12 @@ class KnowledgeService:
                 log.error("indexing a file failed: %s", type(exc).__name__)
                 reason = f"the file could not be indexed ({type(exc).__name__})"
                 await self._run(self._store.set_status, store_id, file_id, "failed", reason)
+            finally:
+                self._progress.pop((store_id, file_id), None)
+
+    def progress(self, store_id: str, file_id: str) -> float | None:
+        """How far the file being indexed is (0 to 1); None for one that is not."""
+        return self._progress.get((store_id, file_id))
 
     async def _index(self, store_id: str, file_id: str) -> None:
         try:
@@ -227,18 +235,27 @@ class KnowledgeService:
         filename = entry["filename"]
         path = await self._run(self._folders.source, file_id) or self._files.path(file_id)
         ext = Path(filename).suffix.lower()
+        self._progress[(store_id, file_id)] = 0.0
+        reading = 0.0  # the part of the work reading takes: most of it for a recording
         if ext in AUDIO:
-            transcript = await self._transcription.transcribe(path, TranscriptionParams())
+            reading = 0.8
+            stream, _model = await self._transcription.stream(path, TranscriptionParams(),
+                                                              cleanup=lambda: None)  # fmt: skip
+            async for heard in stream.items():
+                self._progress[(store_id, file_id)] = round(reading * heard.fraction, 3)
+            transcript = await stream.future
+            assert isinstance(transcript, Transcript)
             blocks = transcript_blocks(transcript, filename)
         elif ext in IMAGE:
             blocks = ocr_blocks(await self._images.ocr(path), filename)
         else:
             blocks = await self._run(read_document, path, filename)
-        await self._run(self._write, store_id, file_id, entry, blocks)
+        await self._run(self._write, store_id, file_id, entry, blocks, reading)
 
     def _write(
-        self, store_id: str, file_id: str, entry: dict[str, Any], blocks: list[Block]
-    ) -> None:
+        self, store_id: str, file_id: str, entry: dict[str, Any], blocks: list[Block],
+        done_before: float,
+    ) -> None:  # fmt: skip
         model = self._store.get(store_id)["embedding_model"]
         strategy = entry["chunking_strategy"]["static"]
         chunks = chunk_blocks(
@@ -251,9 +268,13 @@ class KnowledgeService:
         for start in range(0, len(chunks), EMBED_BATCH):
             if self._closing:
                 return  # stays in progress: indexed again at the next start
+            if start and self._store.status(store_id, file_id) != "in_progress":
+                return  # cancelled or removed meanwhile
             batch = chunks[start : start + EMBED_BATCH]
             texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in batch]
             vectors += self._embeddings.submit(model, texts, "passage", True).result().vectors
+            share = (1 - done_before) * len(vectors) / len(chunks)
+            self._progress[(store_id, file_id)] = round(done_before + share, 3)
         size = sum(len(c.text.encode("utf-8")) for c in chunks)
         self._store.write_chunks(store_id, file_id, chunks, vectors, size)
 
