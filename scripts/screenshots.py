@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,6 +39,12 @@ def _wait(app: object, seconds: float, until: object = None, what: str = "") -> 
         time.sleep(0.02)
     if until is not None:
         raise SystemExit(f"screenshots: gave up waiting for {what}")
+
+
+def _search(app: object, page: Any, query: str) -> None:
+    _wait(app, 60, lambda: any(f["status"] == "completed" for f in page.files), "indexing")
+    page.search_box.setText(query)
+    page.search()
 
 
 def _shoot(
@@ -74,12 +81,13 @@ def _shoot(
         window.open_files([wav])
         card = window.cards[-1]
         _wait(app, 120, lambda: bool(card.text.toPlainText()), "the transcript")  # type: ignore[attr-defined]
-    pages = ["chat", "transcribe", "models", "usage", "settings"] if wav else ["chat"]
+    pages = ["chat", "transcribe", "knowledge", "models", "usage", "settings"] if wav else ["chat"]
     # What each page shows once its data has arrived: the picture is taken then, not after a
     # guessed time.
     loaded = {
         "chat": lambda: bool(chat.chat_view.toPlainText().strip()),
         "transcribe": lambda: window.transcribe.isVisible(),
+        "knowledge": lambda: bool(window.knowledge.hits),
         "models": lambda: (
             window.models.installed.rowCount() > 0 and window.models.catalog.rowCount() > 0
         ),
@@ -88,8 +96,10 @@ def _shoot(
     }
     suffix = "" if language == "en" else f"-{language}"
     shots = []
-    for row, name in enumerate(pages):
-        window.nav.setCurrentRow(row)
+    for name in pages:
+        window.show_page(getattr(window, name))
+        if name == "knowledge":  # a search, once the file is indexed
+            _search(app, window.knowledge, "When should the roses be pruned?")
         _wait(app, 60, loaded[name], f"the {name} page's data")
         _wait(app, 0.2)  # one more round of painting
         path = out / f"{name}{suffix}.png"
@@ -137,6 +147,11 @@ def main(out: Path) -> int:
         client.create_conversation(title="Trip ideas for spring")
         client.chat([{"role": "user", "content": "Say hello."}], max_tokens=8)
         client.add_memory("My cat is called Miso.")
+        notes = home / "garden-notes.md"
+        notes.write_text("# Roses\n\nPrune the roses in March, just above an outward bud.\n"
+                         "\n# Tomatoes\n\nTomatoes need six hours of sun a day.\n")  # fmt: skip
+        store = client.create_vector_store("Garden")
+        client.add_to_vector_store(store["id"], notes)
         wav = home / "voice-note.wav"
         subprocess.run(["espeak-ng", "-w", str(wav), "Please call me back tonight."],
                        check=True, timeout=60)  # fmt: skip

@@ -482,6 +482,64 @@ class EngineClient:
     def delete_memory(self, memory_id: int) -> None:
         self._request("DELETE", f"/v1/memories/{memory_id}")
 
+    # -- knowledge (vector stores) ----------------------------------------------------------
+    def vector_stores(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/v1/vector_stores").json()["data"])
+
+    def create_vector_store(self, name: str) -> dict[str, Any]:
+        return dict(self._request("POST", "/v1/vector_stores", json={"name": name}).json())
+
+    def delete_vector_store(self, store_id: str) -> None:
+        self._request("DELETE", f"/v1/vector_stores/{store_id}")
+
+    def vector_store_files(self, store_id: str) -> list[dict[str, Any]]:
+        return list(self._request("GET", f"/v1/vector_stores/{store_id}/files").json()["data"])
+
+    def add_to_vector_store(self, store_id: str, path: Path) -> dict[str, Any]:
+        """Upload a file and index it in the store."""
+        with path.open("rb") as handle:
+            uploaded = self._request("POST", "/v1/files", data={"purpose": "assistants"},
+                                     files={"file": (path.name, handle)}).json()  # fmt: skip
+        body = {"file_id": uploaded["id"]}
+        return dict(self._request("POST", f"/v1/vector_stores/{store_id}/files", json=body).json())
+
+    def remove_from_vector_store(self, store_id: str, file_id: str) -> None:
+        self._request("DELETE", f"/v1/vector_stores/{store_id}/files/{file_id}")
+
+    def watch_folder(
+        self, store_id: str, path: Path, include: list[str] | None = None,
+        exclude: list[str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        body = {"path": str(path), "include": include or [], "exclude": exclude or []}
+        return dict(
+            self._request("POST", f"/v1/vector_stores/{store_id}/folders", json=body).json()
+        )
+
+    def watched_folders(self, store_id: str) -> list[dict[str, Any]]:
+        return list(self._request("GET", f"/v1/vector_stores/{store_id}/folders").json()["data"])
+
+    def search_vector_store(
+        self, store_id: str, query: str, limit: int = 10
+    ) -> list[dict[str, Any]]:
+        body = {"query": query, "max_num_results": limit}
+        response = self._request("POST", f"/v1/vector_stores/{store_id}/search", json=body)
+        return list(response.json()["data"])
+
+    def source_of(self, store_id: str, file_id: str, cache: Path) -> Path:
+        """Where a store's file can be opened: a watched folder's file where it is, an uploaded
+        one saved under `cache` (once)."""
+        entry = self._request("GET", f"/v1/vector_stores/{store_id}/files/{file_id}").json()
+        folder_id = entry["attributes"].get("folder_id")
+        if folder_id:
+            folder = self._request("GET", f"/v1/vector_stores/{store_id}/folders/{folder_id}")
+            return Path(folder.json()["path"], *str(entry["attributes"]["path"]).split("/"))
+        target = cache / file_id / Path(entry["filename"]).name
+        if not target.exists():
+            data = self._request("GET", f"/v1/files/{file_id}/content").content
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        return target
+
     def complete(self, prompt: str, **params: Any) -> Completion:
         body = {"prompt": prompt, **params, "stream": False}
         response = self._request("POST", "/v1/completions", json=body)

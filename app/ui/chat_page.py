@@ -8,12 +8,13 @@ redaction, image parts) and are recorded in the same conversation.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QStandardPaths, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +34,8 @@ from app.engine_client import ChatStream, EngineClient
 from app.presets import PresetStore
 from app.tasks import Handle
 from app.ui.chat_input import ChatInput
+from app.ui.citations import place_of, source_url
+from app.ui.collection_picker import CollectionPicker
 from app.ui.conversation_list import ConversationList
 from app.ui.params_panel import ParamsPanel
 from app.ui.transcript_view import TranscriptView, Turn, stored_turns
@@ -89,15 +92,21 @@ class ChatPage(QWidget):
         self.params_toggle.setText(self.tr("Parameters"))
         self.params_toggle.setCheckable(True)
         self.params_toggle.setChecked(True)
+        self.collections = CollectionPicker()
+        self.collections.changed.connect(self._collections_changed)
+        # Opens a citation's file (replaced in tests).
+        self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         top = QHBoxLayout()
         top.addWidget(QLabel(self.tr("Model")))
         top.addWidget(self.model_picker, 1)
+        top.addWidget(self.collections)
         top.addWidget(self.params_toggle)
         self.chat_view = TranscriptView()
         self.chat_view.setObjectName("transcript")
         self.chat_view.notice.connect(self.notice)
         self.chat_view.tool_decided.connect(self.decide_tool_call)
         self.chat_view.redraw_needed.connect(self.redraw)
+        self.chat_view.citation_opened.connect(self.open_citation)
         self.attachment_bar = QLabel()
         self.attachment_bar.setWordWrap(True)
         self.attachment_bar.hide()
@@ -200,6 +209,7 @@ class ChatPage(QWidget):
         self.conv_id = conv.id
         self._framing = (conv.system_prompt, conv.overflow_policy)
         self.turns = stored_turns([m.model_dump() for m in conv.messages or []])
+        self.collections.select(conv.vector_store_ids)
         if conv.model and self.model_picker.findData(conv.model) >= 0:
             self.model_picker.setCurrentIndex(self.model_picker.findData(conv.model))
         self.redraw()
@@ -213,6 +223,26 @@ class ChatPage(QWidget):
         self.redraw()
         self.input.setFocus()
         self._update_buttons()
+
+    # -- collections and their citations ---------------------------------------------------
+    def _collections_changed(self, ids: list[str]) -> None:
+        conv_id = self.conv_id
+        if conv_id is not None:
+            self.calls.run(lambda c: c.update_conversation(conv_id, vector_store_ids=ids))
+
+    def open_citation(self, citation: dict[str, Any]) -> None:
+        """Open the cited file at its page or time (a watched folder's file where it is, an
+        uploaded one from the engine)."""
+        cache = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation))
+        store_id, file_id = citation["vector_store_id"], citation["file_id"]
+
+        def opened(path: Path) -> None:
+            where = place_of(citation)
+            self.open_url(source_url(path, citation))
+            self.notice.emit(self.tr("Opened %1").replace(
+                "%1", citation["filename"] + (f", {where}" if where else "")))  # fmt: skip
+
+        self.calls.run(lambda c: c.source_of(store_id, file_id, cache / "sources"), opened)
 
     # -- attachments -----------------------------------------------------------------------
     def _choose_attachment(self) -> None:
@@ -283,6 +313,7 @@ class ChatPage(QWidget):
         tools = {"tools": True} if self.tools_box.isChecked() and not recorded else {}
         framing = (params.system_prompt or None, params.overflow_policy)
         stored_framing = self._framing
+        stores = list(self.collections.chosen)
         self._framing = framing
 
         def run(client: EngineClient, handle: Handle) -> Iterator[tuple[str, Any]]:
@@ -293,6 +324,7 @@ class ChatPage(QWidget):
                     system_prompt=params.system_prompt or None,
                     params=params.sampling(),
                     overflow_policy=params.overflow_policy,
+                    vector_store_ids=stores,
                 ).id
             )
             if conv_id is None:
@@ -411,6 +443,7 @@ class ChatPage(QWidget):
             if stream.context is not None:
                 meta["left_out"] = stream.context.messages_left_out
                 meta["summarized"] = stream.context.summarized_messages
+                meta["citations"] = [p.model_dump() for p in stream.context.passages]
         meta.setdefault("provider", "local")
         if reply.first_token is not None:
             generating = time.monotonic() - reply.first_token

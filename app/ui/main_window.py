@@ -1,5 +1,5 @@
-"""The main window: pages for chat, transcription, models, usage and settings; the engine's
-status; files dropped anywhere on the window."""
+"""The main window: pages for chat, transcription, knowledge, models, usage and settings; the
+engine's status; files dropped anywhere on the window."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from app.presets import PresetStore, default_presets_path
 from app.tasks import Tasks
 from app.ui.chat_page import ChatPage
 from app.ui.drop_cards import ImageCard, TranscriptCard, _Card
+from app.ui.knowledge_page import KnowledgePage
 from app.ui.models_page import ModelsPage
 from app.ui.settings_page import SettingsPage
 from app.ui.transcribe_page import TranscribePage
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
         self.chat = ChatPage(self.calls, presets)
         self.transcribe = TranscribePage(self.calls)
         self.models = ModelsPage(self.calls)
+        self.knowledge = KnowledgePage(self.calls)
+        self.knowledge.collections_changed.connect(self.chat.collections.set_collections)
         self.usage = UsagePage(self.calls)
         self.settings = SettingsPage(self.calls)
         self.pages = QStackedWidget()
@@ -77,6 +80,7 @@ class MainWindow(QMainWindow):
         for page, label in (
             (self.chat, self.tr("Chat")),
             (self.transcribe, self.tr("Transcribe")),
+            (self.knowledge, self.tr("Knowledge")),
             (self.models, self.tr("Models")),
             (self.usage, self.tr("Usage")),
             (self.settings, self.tr("Settings")),
@@ -117,11 +121,14 @@ class MainWindow(QMainWindow):
             ("Ctrl+Return", self.chat.send_message),
             ("Escape", self.chat.stop_reply),
             ("Ctrl+F", self._search),
-            ("Ctrl+,", lambda: self.nav.setCurrentRow(4)),
+            ("Ctrl+,", lambda: self.show_page(self.settings)),
         ):
             QShortcut(QKeySequence(keys), self, slot)
-        for i in range(5):
+        for i in range(self.nav.count()):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, partial(self.nav.setCurrentRow, i))
+
+    def show_page(self, page: QWidget) -> None:
+        self.nav.setCurrentRow(self.pages.indexOf(page))
 
     def _new_chat(self) -> None:
         self.nav.setCurrentRow(0)
@@ -136,7 +143,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentIndex(row)
         if self.link.client is not None and self.link.state in ("ready", "busy"):
             page = self.pages.currentWidget()
-            if page in (self.models, self.usage, self.settings):
+            if page in (self.models, self.usage, self.settings, self.knowledge):
                 page.refresh()
 
     # -- engine state ----------------------------------------------------------------------
@@ -154,6 +161,7 @@ class MainWindow(QMainWindow):
 
     def _on_ready(self) -> None:
         self.chat.refresh_conversations()
+        self.knowledge.refresh()  # the chat's collection picker lists them too
         self._on_models_changed()
         self._show_page(self.nav.currentRow())
 

@@ -1,5 +1,7 @@
 """The transcript: turns rendered from Markdown, highlighted code with a copy link per block,
-and under each reply who answered, tokens, speed, cost and what the context left out."""
+and under each reply who answered, tokens, speed, cost, what the context left out and the
+passages of the user's files it drew on (numbered as the model cited them; a click opens the
+source at that place)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.chat_markdown import COPY_SCHEME, MarkdownRenderer
+from app.ui.citations import place_of
 from engine.schemas import ToolRun
 
 TOOL_SCHEME = "tool"  # tool:<action>:<call id>, action: toggle, approve, deny, always
+CITE_SCHEME = "cite"  # cite:<index into TranscriptView.citations>
 
 
 @dataclass
@@ -31,11 +35,13 @@ class TranscriptView(QTextBrowser):
     notice = Signal(str)
     tool_decided = Signal(str, str)  # call id, action (approve, deny, always)
     redraw_needed = Signal()
+    citation_opened = Signal(dict)  # a reply's source passage: file, page, time, text
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.renderer = MarkdownRenderer(self.tr("Copy"))
         self.code_blocks: list[str] = []
+        self.citations: list[dict[str, Any]] = []  # as linked from the footers, in order
         self.expanded: set[str] = set()  # tool cards opened by the user (collapsed by default)
         self.setOpenLinks(False)
         self.anchorClicked.connect(self.link_clicked)
@@ -46,6 +52,7 @@ class TranscriptView(QTextBrowser):
         bar = self.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 8
         self.code_blocks = []
+        self.citations = []
         self.setHtml("".join(self._turn_html(t, t is streaming) for t in turns))
         if at_bottom or streaming is not None:
             bar.setValue(bar.maximum())
@@ -68,7 +75,7 @@ class TranscriptView(QTextBrowser):
             f"<div style='color:#57606a'>[{html.escape(n)}]</div>" for n in turn.images
         )
         colour = "#0b57d0" if you else "#1f7a3a"
-        footer = "" if you or streaming else self._footer(turn.meta)
+        footer = "" if you or streaming else self._sources(turn.meta) + self._footer(turn.meta)
         cards = "".join(self._tool_card(run) for run in turn.tools)
         return (
             f"<div style='margin-top:10px'><b style='color:{colour}'>{who}</b></div>"
@@ -108,6 +115,18 @@ class TranscriptView(QTextBrowser):
             f"{details}</td></tr></table>"
         )
 
+    def _sources(self, meta: dict[str, Any]) -> str:
+        links = []
+        for citation in meta.get("citations") or []:
+            where = place_of(citation)
+            label = f"[{citation['n']}] {citation['filename']}" + (f", {where}" if where else "")
+            links.append(f"<a href='{CITE_SCHEME}:{len(self.citations)}'>{html.escape(label)}</a>")
+            self.citations.append(citation)
+        if not links:
+            return ""
+        title = html.escape(self.tr("Sources:"))
+        return f"<div style='font-size:small'>{title} {' · '.join(links)}</div>"
+
     def _footer(self, meta: dict[str, Any]) -> str:
         facts: list[str] = []
         if meta.get("provider"):
@@ -144,6 +163,11 @@ class TranscriptView(QTextBrowser):
                 self.redraw_needed.emit()
             else:
                 self.tool_decided.emit(call_id, action)
+            return
+        if url.scheme() == CITE_SCHEME:
+            index = int(url.path() or "0")
+            if 0 <= index < len(self.citations):
+                self.citation_opened.emit(self.citations[index])
             return
         if url.scheme() == COPY_SCHEME:
             index = int(url.path() or "0")
@@ -185,4 +209,5 @@ def meta_of(message: dict[str, Any]) -> dict[str, Any]:
         "tokens": message.get("token_count"),
         "speed": timings.get("tokens_per_second"),
         "interrupted": message.get("interrupted"),
+        "citations": message.get("citations") or [],
     }

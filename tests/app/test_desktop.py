@@ -305,7 +305,7 @@ def test_settings_reach_the_engine_and_closing_stops_the_engine_it_started(
     process = window.link.process
     assert process is not None  # no engine was running: the window started one
     assert process.process is not None
-    window.nav.setCurrentRow(4)
+    window.show_page(window.settings)
     page = window.settings
     qtbot.waitUntil(lambda: page.current is not None, timeout=10_000)  # type: ignore[attr-defined]
     page.n_ctx.setValue(2048)
@@ -363,7 +363,7 @@ def test_models_page_imports_a_dropped_gguf_and_deletes_it(
     qtbot.waitUntil(
         lambda: "tiny-test-model" in [m.id for m in client.models().data], timeout=10_000
     )  # type: ignore[attr-defined]
-    window.nav.setCurrentRow(2)
+    window.show_page(window.models)
     page = window.models
     qtbot.waitUntil(
         lambda: page.installed.rowCount() > 1 and page.catalog.rowCount() > 5, timeout=10_000
@@ -384,7 +384,7 @@ def test_usage_page_charts_requests_and_edits_memories(
     client.chat([{"role": "user", "content": "Say ok"}], max_tokens=3)
     memory = client.add_memory("My cat is called Miso")
     window = windows.open(engine_env(engine_server.home))
-    window.nav.setCurrentRow(3)
+    window.show_page(window.usage)
     page = window.usage
     qtbot.waitUntil(
         lambda: page.requests.rowCount() > 0 and page.memories.count() > 0, timeout=10_000

@@ -55,7 +55,7 @@ def test_the_passphrase_is_asked_only_when_a_secret_is_needed(
         assert window.status_label.property("state") == "ready"
         assert window.unlock_dialog is None  # nothing was asked to open the window
         page = window.settings
-        window.nav.setCurrentRow(4)
+        window.show_page(window.settings)
         _wait(qtbot, lambda: "no passphrase yet" in page.key_store_state.text())
         assert page.unlock_button.isVisible()
 
@@ -84,7 +84,7 @@ def test_the_passphrase_is_asked_only_when_a_secret_is_needed(
         chat = window.chat
         _wait(qtbot, lambda: chat.model_picker.findData("lab/smol") >= 0)
         chat.model_picker.setCurrentIndex(chat.model_picker.findData("lab/smol"))
-        window.nav.setCurrentRow(0)
+        window.show_page(window.chat)
         chat.input.setPlainText("Say hello.")
         chat.send_message()
         _wait(
@@ -99,7 +99,7 @@ def test_the_passphrase_is_asked_only_when_a_secret_is_needed(
         # Declined: that request fails with the reason, and local chat goes on working.
         client._request("POST", "/v1/keys/lock")
         answers.answers = [None]
-        window.nav.setCurrentRow(4)
+        window.show_page(window.settings)
         page.providers.setCurrentRow(0)
         page._test_selected()
         _wait(qtbot, lambda: any("locked" in n for n in window.notices))

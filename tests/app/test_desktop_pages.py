@@ -30,7 +30,7 @@ def test_a_provider_added_in_settings_answers_in_the_chat(
     with llama_server() as upstream:
         window = windows.open(engine_env(tmp_path / "home"))
         page = window.settings
-        window.nav.setCurrentRow(4)
+        window.show_page(window.settings)
         qtbot.waitUntil(lambda: page.current is not None, timeout=10_000)  # type: ignore[attr-defined]
         page.provider_name.setText("lab")
         page.provider_url.setText(upstream + "/v1")
@@ -45,7 +45,7 @@ def test_a_provider_added_in_settings_answers_in_the_chat(
         chat = window.chat
         qtbot.waitUntil(lambda: chat.model_picker.findData("lab/smol") >= 0, timeout=10_000)  # type: ignore[attr-defined]
         chat.model_picker.setCurrentIndex(chat.model_picker.findData("lab/smol"))
-        window.nav.setCurrentRow(0)
+        window.show_page(window.chat)
         chat.input.setPlainText("Say hello.")
         chat.send_message()
         qtbot.waitUntil(lambda: _reply_done(window), timeout=60_000)  # type: ignore[attr-defined]
@@ -75,7 +75,7 @@ def test_the_transcribe_queue_runs_each_file_and_exports_them_all(
         subprocess.run(["espeak-ng", "-w", str(path), text], check=True, timeout=60)
         files.append(path)
     window = windows.open(engine_env(engine_server.home))
-    window.nav.setCurrentRow(1)
+    window.show_page(window.transcribe)
     page = window.transcribe
     qtbot.waitUntil(lambda: bool(page.speech_models), timeout=10_000)  # type: ignore[attr-defined]
     page.add_files(files)
@@ -100,7 +100,7 @@ def test_keyboard_shortcuts(qtbot: object, engine_server: RunningEngine, windows
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)  # type: ignore[attr-defined]
     qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
-    assert window.nav.currentRow() == 4
+    assert window.pages.currentWidget() is window.settings
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
     assert window.nav.currentRow() == 0
     assert window.chat.search.hasFocus()
@@ -109,7 +109,7 @@ def test_keyboard_shortcuts(qtbot: object, engine_server: RunningEngine, windows
     assert window.chat.conv_id is None
     assert window.chat.input.hasFocus()
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
-    assert window.nav.currentRow() == 2
+    assert window.pages.currentWidget() is window.knowledge
 
 
 def test_an_image_goes_to_a_vision_model_as_an_image_part(
@@ -177,7 +177,7 @@ url = "https://huggingface.co/org/tiny/resolve/main/tiny-chat.gguf"
     )
     try:
         window = windows.open(engine_env(home, catalog_path=str(catalog), hf_endpoint=served.url))
-        window.nav.setCurrentRow(2)
+        window.show_page(window.models)
         page = window.models
         qtbot.waitUntil(lambda: "tiny-chat" in page.progress, timeout=10_000)  # type: ignore[attr-defined]
         page.download("tiny-chat")

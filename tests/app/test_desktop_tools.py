@@ -68,7 +68,7 @@ def test_a_tool_card_waits_for_approval_and_shows_the_result(
     )
 
     settings = window.settings
-    window.nav.setCurrentRow(4)
+    window.show_page(window.settings)
     settings.mcp.refresh(start=True)
     tree = settings.mcp.tree
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1 and tree.topLevelItem(0).childCount() > 0,  # type: ignore[attr-defined]

@@ -15,9 +15,9 @@ import docx
 import httpx
 import openai
 import pytest
-from fpdf import FPDF
 
 from tests.conftest import RunningEngine, assert_alive, start_engine
+from tests.documents import pdf_bytes
 
 NOTES = [
     ("Garden", "Tomatoes need six hours of sun every day."),
@@ -25,15 +25,6 @@ NOTES = [
 ]
 FILLER = ("This page describes general matters of the product, its packaging and its care. "
           "Keep it dry and away from children. ")  # fmt: skip
-
-
-def _pdf(pages: list[str]) -> bytes:
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    return bytes(pdf.output())
 
 
 def _docx(sections: list[tuple[str, str]]) -> bytes:
@@ -68,7 +59,7 @@ def _top(sdk: openai.OpenAI, store: str, query: str, **kw: object) -> dict:
 
 def test_documents_of_every_kind_are_found_with_their_place(sdk: openai.OpenAI) -> None:
     ids = {
-        "manual.pdf": _upload(sdk, "manual.pdf", _pdf([
+        "manual.pdf": _upload(sdk, "manual.pdf", pdf_bytes([
             "Installation. Unpack the lantern and fit the four batteries. " + FILLER * 3,
             "Battery life. On the low setting the lantern battery lasts 40 hours. " + FILLER * 3,
             "Warranty. The warranty covers two years from the date of purchase. " + FILLER * 3,

@@ -20,74 +20,102 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="89"/>
+        <location filename="../chat_page.py" line="92"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="93"/>
+        <location filename="../chat_page.py" line="100"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="109"/>
+        <location filename="../chat_page.py" line="118"/>
         <source>Attach…</source>
         <translation>附件…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="111"/>
+        <location filename="../chat_page.py" line="120"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="113"/>
+        <location filename="../chat_page.py" line="122"/>
         <source>Edit last</source>
         <translation>编辑上一条</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="115"/>
+        <location filename="../chat_page.py" line="124"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="118"/>
+        <location filename="../chat_page.py" line="127"/>
         <source>Tools</source>
         <translation>工具</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="121"/>
+        <location filename="../chat_page.py" line="130"/>
         <source>Let the model use tools: built-in ones and your MCP servers&apos; (Settings).</source>
         <translation>允许模型使用工具：内置工具和你的 MCP 服务器提供的工具（见设置）。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="123"/>
+        <location filename="../chat_page.py" line="132"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="220"/>
+        <location filename="../chat_page.py" line="242"/>
+        <source>Opened %1</source>
+        <translation>已打开 %1</translation>
+    </message>
+    <message>
+        <location filename="../chat_page.py" line="250"/>
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="229"/>
+        <location filename="../chat_page.py" line="259"/>
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="238"/>
+        <location filename="../chat_page.py" line="268"/>
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="256"/>
+        <location filename="../chat_page.py" line="286"/>
         <source>The engine is not ready yet; your message is kept in the box.</source>
         <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="262"/>
+        <location filename="../chat_page.py" line="292"/>
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
+    </message>
+</context>
+<context>
+    <name>CollectionPicker</name>
+    <message>
+        <location filename="../collection_picker.py" line="42"/>
+        <source>No collections yet (see Knowledge)</source>
+        <translation>还没有资料库（见“知识”页面）</translation>
+    </message>
+    <message>
+        <location filename="../collection_picker.py" line="52"/>
+        <source>Collections (%1)</source>
+        <translation>资料库（%1）</translation>
+    </message>
+    <message>
+        <location filename="../collection_picker.py" line="53"/>
+        <source>Collections</source>
+        <translation>资料库</translation>
+    </message>
+    <message>
+        <location filename="../collection_picker.py" line="54"/>
+        <source>Search these collections of your files for each message.</source>
+        <translation>每条消息都在这些文件资料库中检索。</translation>
     </message>
 </context>
 <context>
@@ -205,104 +233,217 @@
     </message>
 </context>
 <context>
+    <name>KnowledgePage</name>
+    <message>
+        <location filename="../knowledge_page.py" line="61"/>
+        <source>indexing</source>
+        <translation>正在索引</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="61"/>
+        <source>ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="62"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="62"/>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="67"/>
+        <source>New collection…</source>
+        <translation>新建资料库…</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="69"/>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="74"/>
+        <source>Collections</source>
+        <translation>资料库</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="81"/>
+        <source>Add files…</source>
+        <translation>添加文件…</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="83"/>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="91"/>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="91"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="91"/>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="97"/>
+        <source>Search this collection…</source>
+        <translation>在此资料库中搜索…</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="112"/>
+        <source>Drop files or folders here. Hearth reads documents, recordings (transcribed) and pictures (OCR).</source>
+        <translation>把文件或文件夹拖到这里。Hearth 可读取文档、录音（转写）和图片（OCR）。</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="165"/>
+        <source>New collection</source>
+        <translation>新建资料库</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="165"/>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="202"/>
+        <source>Watched folders: %1</source>
+        <translation>监视的文件夹：%1</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="229"/>
+        <source>Add files to the collection</source>
+        <translation>向资料库添加文件</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="233"/>
+        <source>Watch a folder</source>
+        <translation>监视文件夹</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="241"/>
+        <source>Create a collection first.</source>
+        <translation>请先新建一个资料库。</translation>
+    </message>
+    <message>
+        <location filename="../knowledge_page.py" line="275"/>
+        <source>Nothing found.</source>
+        <translation>没有找到结果。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="59"/>
+        <location filename="../main_window.py" line="60"/>
         <source>Hearth</source>
         <translation>Hearth</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="78"/>
+        <location filename="../main_window.py" line="81"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="79"/>
+        <location filename="../main_window.py" line="82"/>
         <source>Transcribe</source>
         <translation>转写</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="80"/>
+        <location filename="../main_window.py" line="83"/>
+        <source>Knowledge</source>
+        <translation>知识</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="84"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="81"/>
+        <location filename="../main_window.py" line="85"/>
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="82"/>
+        <location filename="../main_window.py" line="86"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="107"/>
+        <location filename="../main_window.py" line="111"/>
         <source>The engine was restarted: %1</source>
         <translation>引擎已重新启动：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="145"/>
+        <location filename="../main_window.py" line="152"/>
         <source>Starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="146"/>
+        <location filename="../main_window.py" line="153"/>
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="147"/>
+        <location filename="../main_window.py" line="154"/>
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="148"/>
+        <location filename="../main_window.py" line="155"/>
         <source>Engine problem</source>
         <translation>引擎出现问题</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="173"/>
+        <location filename="../main_window.py" line="181"/>
         <source>Fully local</source>
         <translation>完全本地</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="176"/>
+        <location filename="../main_window.py" line="184"/>
         <source>No remote provider is enabled: nothing leaves this device.</source>
         <translation>未启用远程服务：数据不会离开本机。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="180"/>
+        <location filename="../main_window.py" line="188"/>
         <source>May contact: %1</source>
         <translation>可能连接：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="182"/>
+        <location filename="../main_window.py" line="190"/>
         <source>Remote providers are configured.</source>
         <translation>已配置远程服务。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="227"/>
+        <location filename="../main_window.py" line="235"/>
         <source>%1 cannot be opened here: drop audio, video, images or .gguf model files.</source>
         <translation>无法在此打开 %1：请拖入音频、视频、图片或 .gguf 模型文件。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="232"/>
+        <location filename="../main_window.py" line="240"/>
         <source>Import model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="233"/>
+        <location filename="../main_window.py" line="241"/>
         <source>Import %1 as a model?</source>
         <translation>把 %1 导入为模型？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="270"/>
+        <location filename="../main_window.py" line="278"/>
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="274"/>
+        <location filename="../main_window.py" line="282"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
@@ -1038,82 +1179,87 @@
 <context>
     <name>TranscriptView</name>
     <message>
-        <location filename="../transcript_view.py" line="37"/>
+        <location filename="../transcript_view.py" line="42"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="42"/>
+        <location filename="../transcript_view.py" line="48"/>
         <source>Start a conversation, or drop a file here.</source>
         <translation>开始对话，或把文件拖到这里。</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="56"/>
+        <location filename="../transcript_view.py" line="63"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="58"/>
+        <location filename="../transcript_view.py" line="65"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="82"/>
+        <location filename="../transcript_view.py" line="89"/>
         <source>waiting for your approval</source>
         <translation>等待你的批准</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="83"/>
+        <location filename="../transcript_view.py" line="90"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="84"/>
+        <location filename="../transcript_view.py" line="91"/>
         <source>done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="85"/>
+        <location filename="../transcript_view.py" line="92"/>
         <source>denied</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="86"/>
+        <location filename="../transcript_view.py" line="93"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="116"/>
+        <location filename="../transcript_view.py" line="127"/>
+        <source>Sources:</source>
+        <translation>来源：</translation>
+    </message>
+    <message>
+        <location filename="../transcript_view.py" line="135"/>
         <source>%1 tokens</source>
         <translation>%1 个词元</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="118"/>
+        <location filename="../transcript_view.py" line="137"/>
         <source>%1 tokens/s</source>
         <translation>%1 词元/秒</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="125"/>
+        <location filename="../transcript_view.py" line="144"/>
         <source>%1 earlier messages left out</source>
         <translation>省略了 %1 条较早的消息</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="128"/>
+        <location filename="../transcript_view.py" line="147"/>
         <source>%1 messages summarized</source>
         <translation>已摘要 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="130"/>
+        <location filename="../transcript_view.py" line="149"/>
         <source>%1 items redacted</source>
         <translation>已脱敏 %1 项</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="132"/>
+        <location filename="../transcript_view.py" line="151"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../transcript_view.py" line="152"/>
+        <location filename="../transcript_view.py" line="176"/>
         <source>Code copied</source>
         <translation>代码已复制</translation>
     </message>
