@@ -8,9 +8,10 @@ number ("Whose customer number is 48213?"). A result is relevant when it comes f
 person's file; recall@5 and MRR over all questions, through the engine's own search API with
 `ranking_options.ranker` hybrid, keyword or vector.
 
-Latency: the search core (sqlite-vec nearest neighbours, FTS5 matches, fetching the hits) on a
-store filled with random unit vectors and generated text, in-process; p50 and p95 of 50
-queries. The target is p95 <= 50 ms at 100,000 chunks.
+Latency: the search core (nearest neighbours, FTS5 matches, fetching the hits) on a store filled
+with random unit vectors and generated text, in-process; p50 and p95 of 50 queries, with the
+vectors searched in memory (the engine's default) and, interleaved, by sqlite-vec's own scan.
+The target is p95 <= 50 ms at 100,000 chunks.
 
     .venv/bin/python benchmarks/bench_knowledge.py [--sizes 10000 100000]
 """
@@ -183,20 +184,32 @@ def latency(size: int, queries: int = 50) -> str:
             chunks = [Passage(text_of(60) + f" code{f}x{c}") for c in range(per_file)]
             store.write_chunks(vs, file_id, chunks, [unit() for _ in chunks], 0)
         filled = time.perf_counter() - filled
-        times = []
+        plain = KnowledgeStore(db, cache_bytes=0)  # sqlite-vec's own scan, for comparison
+        loading = time.perf_counter()
+        store.nearest(vs, 384, unit(), 50)  # the store's first search loads its vectors
+        loading = time.perf_counter() - loading
+        times: dict[str, list[float]] = {"memory": [], "sqlite-vec": []}
         for q in range(queries):
             text = text_of(4) + f" code{q}x{q}"
-            started = time.perf_counter()
-            ids = store.nearest(vs, 384, unit(), 50)
-            ids += store.matching(vs, text, 50)
-            store.hits({i: 1.0 for i in ids[:10]})
-            times.append(time.perf_counter() - started)
+            vector = unit()
+            for name, searched in (("memory", store), ("sqlite-vec", plain)):
+                started = time.perf_counter()
+                ids = searched.nearest(vs, 384, vector, 50)
+                ids += searched.matching(vs, text, 50)
+                searched.hits({i: 1.0 for i in ids[:10]})
+                times[name].append(time.perf_counter() - started)
         db.close()
-    times.sort()
-    p50, p95 = statistics.median(times), times[int(0.95 * len(times)) - 1]
+    p50, p95 = {}, {}
+    for name, measured in times.items():
+        measured.sort()
+        p50[name] = statistics.median(measured) * 1000
+        p95[name] = measured[int(0.95 * len(measured)) - 1] * 1000
     return (
-        f"{size:,} chunks (filled in {filled:.0f} s): hybrid search core p50 "
-        f"{p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms   (target p95 <= 50 ms at 100,000)"
+        f"{size:,} chunks (filled in {filled:.0f} s): hybrid search core, vectors in memory "
+        f"p50 {p50['memory']:.1f} ms, p95 {p95['memory']:.1f} ms (loaded in "
+        f"{loading * 1000:.0f} ms at the first search); by sqlite-vec's scan p50 "
+        f"{p50['sqlite-vec']:.1f} ms, p95 {p95['sqlite-vec']:.1f} ms   (target p95 <= 50 ms at "
+        "100,000)"
     )
 
 

@@ -184,6 +184,9 @@ class EngineSettings(BaseSettings):
     # files one folder may bring.
     folder_scan_seconds: float = Field(default=10.0, gt=0)
     folder_max_files: int = Field(default=20000, ge=1)
+    # Vector search in memory for the stores that fit (exact, like sqlite-vec's scan, faster);
+    # 0 leaves every search to sqlite-vec.
+    vector_cache_bytes: int = Field(default=256 << 20, ge=0)
     memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
 
     # Ollama's clients send no token: with this on, loopback clients use /api/* without one

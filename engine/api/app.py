@@ -168,7 +168,7 @@ def create_app(
             settings.tool_approval_timeout,
         )  # fmt: skip
         embeddings = EmbeddingService(settings, registry, usage)
-        knowledge_store = KnowledgeStore(database)
+        knowledge_store = KnowledgeStore(database, settings.vector_cache_bytes)
         memory_recall = MemoryRecall(memories, embeddings, executor, settings.memory_min_similarity)
         knowledge = KnowledgeService(
             knowledge_store, files, embeddings, transcription, images, FolderStore(database),

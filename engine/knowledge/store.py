@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from engine.errors import InvalidInput, NotFound
 from engine.knowledge.passage import Passage
+from engine.knowledge.vector_cache import VectorCache
 from engine.memory.database import Database
 from engine.memory.fts_query import match_any, terms
 
@@ -47,8 +49,11 @@ def _pack(vector: Sequence[float]) -> bytes:
 
 
 class KnowledgeStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache_bytes: int = 256 << 20) -> None:
         self._db = db
+        self._cache = VectorCache(cache_bytes)
+        # Writes and the cache's updates happen in the order they are committed.
+        self._writing = threading.RLock()
 
     def _need_vectors(self) -> None:
         if not self._db.vectors:
@@ -120,9 +125,11 @@ class KnowledgeStore:
 
     def delete(self, store_id: str) -> None:
         store = self.get(store_id)
-        with self._db.transaction() as conn:
-            self._drop_chunks(conn, store_id, None, store["dimensions"])
-            conn.execute("DELETE FROM vector_stores WHERE id = ?", (store_id,))
+        with self._writing:
+            with self._db.transaction() as conn:
+                self._drop_chunks(conn, store_id, None, store["dimensions"])
+                conn.execute("DELETE FROM vector_stores WHERE id = ?", (store_id,))
+            self._cache.drop(store_id)
 
     # -- files -------------------------------------------------------------------------------
     def add_file(
@@ -130,17 +137,19 @@ class KnowledgeStore:
         chunk_tokens: int, overlap_tokens: int,
     ) -> dict[str, Any]:  # fmt: skip
         store = self.get(store_id)
-        with self._db.transaction() as conn:
-            self._drop_chunks(conn, store_id, file_id, store["dimensions"])
-            conn.execute(
-                "INSERT INTO vector_store_files (vector_store_id, file_id, filename, status, "
-                "attributes, chunk_tokens, overlap_tokens, created_at) VALUES "
-                "(?, ?, ?, 'in_progress', ?, ?, ?, ?) ON CONFLICT(vector_store_id, file_id) DO "
-                "UPDATE SET status = 'in_progress', last_error = NULL, usage_bytes = 0, "
-                "attributes = excluded.attributes",
-                (store_id, file_id, filename, json.dumps(attributes), chunk_tokens,
-                 overlap_tokens, time.time()),
-            )  # fmt: skip
+        with self._writing:
+            with self._db.transaction() as conn:
+                dropped = self._drop_chunks(conn, store_id, file_id, store["dimensions"])
+                conn.execute(
+                    "INSERT INTO vector_store_files (vector_store_id, file_id, filename, "
+                    "status, attributes, chunk_tokens, overlap_tokens, created_at) VALUES "
+                    "(?, ?, ?, 'in_progress', ?, ?, ?, ?) ON CONFLICT(vector_store_id, file_id) "
+                    "DO UPDATE SET status = 'in_progress', last_error = NULL, usage_bytes = 0, "
+                    "attributes = excluded.attributes",
+                    (store_id, file_id, filename, json.dumps(attributes), chunk_tokens,
+                     overlap_tokens, time.time()),
+                )  # fmt: skip
+            self._cache.remove(store_id, dropped)
         return self.get_file(store_id, file_id)
 
     def reindex(self, store_id: str, file_id: str) -> bool:
@@ -195,12 +204,14 @@ class KnowledgeStore:
     def remove_file(self, store_id: str, file_id: str) -> None:
         store = self.get(store_id)
         self.get_file(store_id, file_id)
-        with self._db.transaction() as conn:
-            self._drop_chunks(conn, store_id, file_id, store["dimensions"])
-            conn.execute(
-                "DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?",
-                (store_id, file_id),
-            )
+        with self._writing:
+            with self._db.transaction() as conn:
+                dropped = self._drop_chunks(conn, store_id, file_id, store["dimensions"])
+                conn.execute(
+                    "DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?",
+                    (store_id, file_id),
+                )
+            self._cache.remove(store_id, dropped)
 
     def write_chunks(
         self, store_id: str, file_id: str, chunks: Sequence[Chunk],
@@ -209,35 +220,50 @@ class KnowledgeStore:
         """A file's chunks and vectors in one transaction (what it had before goes), and its
         status completed; False when it was removed or cancelled meanwhile."""
         store = self.get(store_id)
-        table = _vector_table(store["dimensions"])
-        with self._db.transaction() as conn:
-            still = conn.execute(
-                "SELECT 1 FROM vector_store_files WHERE vector_store_id = ? AND file_id = ? AND "
-                "status = 'in_progress'", (store_id, file_id)).fetchone()  # fmt: skip
-            if still is None:
-                return False
-            self._drop_chunks(conn, store_id, file_id, store["dimensions"])
-            for seq, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
-                cursor = conn.execute(
-                    "INSERT INTO chunks (vector_store_id, file_id, seq, text, heading, page, "
-                    "start_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (store_id, file_id, seq, chunk.text, chunk.heading, chunk.page,
-                     chunk.start_seconds),
-                )  # fmt: skip
-                chunk_id = cursor.lastrowid
-                conn.execute("INSERT INTO chunks_fts (rowid, text, vector_store_id) VALUES "
-                             "(?, ?, ?)", (chunk_id, chunk.text, store_id))  # fmt: skip
-                conn.execute(f"INSERT INTO {table} (chunk_id, vector_store_id, embedding) "
-                             "VALUES (?, ?, ?)", (chunk_id, store_id, _pack(vector)))  # fmt: skip
-            conn.execute(
-                "UPDATE vector_store_files SET status = 'completed', usage_bytes = ? WHERE "
-                "vector_store_id = ? AND file_id = ?", (size, store_id, file_id))  # fmt: skip
-            conn.execute("UPDATE vector_stores SET last_active_at = ? WHERE id = ?",
-                         (time.time(), store_id))  # fmt: skip
-        return True
+        with self._writing:
+            with self._db.transaction() as conn:
+                written = self._write(conn, store_id, file_id, chunks, vectors, size,
+                                      store["dimensions"])  # fmt: skip
+            if written is not None:  # committed: the cache follows
+                self._cache.remove(store_id, written[0])
+                self._cache.add(store_id, written[1], vectors)
+        return written is not None
+
+    def _write(
+        self, conn: Any, store_id: str, file_id: str, chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]], size: int, dimensions: int,
+    ) -> tuple[list[int], list[int]] | None:  # fmt: skip
+        """(dropped, added) chunk ids; None when the file is no longer to be indexed."""
+        still = conn.execute(
+            "SELECT 1 FROM vector_store_files WHERE vector_store_id = ? AND file_id = ? AND "
+            "status = 'in_progress'", (store_id, file_id)).fetchone()  # fmt: skip
+        if still is None:
+            return None
+        table = _vector_table(dimensions)
+        dropped = self._drop_chunks(conn, store_id, file_id, dimensions)
+        added: list[int] = []
+        for seq, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
+            cursor = conn.execute(
+                "INSERT INTO chunks (vector_store_id, file_id, seq, text, heading, page, "
+                "start_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (store_id, file_id, seq, chunk.text, chunk.heading, chunk.page,
+                 chunk.start_seconds),
+            )  # fmt: skip
+            chunk_id = int(cursor.lastrowid or 0)
+            added.append(chunk_id)
+            conn.execute("INSERT INTO chunks_fts (rowid, text, vector_store_id) VALUES "
+                         "(?, ?, ?)", (chunk_id, chunk.text, store_id))  # fmt: skip
+            conn.execute(f"INSERT INTO {table} (chunk_id, vector_store_id, embedding) "
+                         "VALUES (?, ?, ?)", (chunk_id, store_id, _pack(vector)))  # fmt: skip
+        conn.execute(
+            "UPDATE vector_store_files SET status = 'completed', usage_bytes = ? WHERE "
+            "vector_store_id = ? AND file_id = ?", (size, store_id, file_id))  # fmt: skip
+        conn.execute("UPDATE vector_stores SET last_active_at = ? WHERE id = ?",
+                     (time.time(), store_id))  # fmt: skip
+        return dropped, added
 
     @staticmethod
-    def _drop_chunks(conn: Any, store_id: str, file_id: str | None, dimensions: int) -> None:
+    def _drop_chunks(conn: Any, store_id: str, file_id: str | None, dimensions: int) -> list[int]:
         where, args = "vector_store_id = ?", [store_id]
         if file_id is not None:
             where += " AND file_id = ?"
@@ -248,6 +274,7 @@ class KnowledgeStore:
             conn.execute("DELETE FROM chunks_fts WHERE rowid = ?", (chunk_id,))
             conn.execute(f"DELETE FROM {table} WHERE chunk_id = ?", (chunk_id,))
         conn.execute(f"DELETE FROM chunks WHERE {where}", args)
+        return ids
 
     # -- file batches ------------------------------------------------------------------------
     def add_batch(self, store_id: str, file_ids: list[str]) -> str:
@@ -292,12 +319,25 @@ class KnowledgeStore:
 
     # -- search ------------------------------------------------------------------------------
     def nearest(self, store_id: str, dimensions: int, vector: Sequence[float], k: int) -> list[int]:
-        """Chunk ids by vector similarity, nearest first."""
+        """Chunk ids by vector similarity, nearest first: in memory where the store's vectors
+        fit the cache (loaded at its first search), by sqlite-vec's scan otherwise."""
+        found = self._cache.nearest(store_id, vector, k)
+        if found is None and self._load(store_id, dimensions):
+            found = self._cache.nearest(store_id, vector, k)
+        if found is not None:
+            return found
         table = _vector_table(dimensions)
         rows = self._db.query(
             f"SELECT chunk_id FROM {table} WHERE embedding MATCH ? AND k = ? AND "
             "vector_store_id = ? ORDER BY distance", (_pack(vector), k, store_id))  # fmt: skip
         return [r[0] for r in rows]
+
+    def _load(self, store_id: str, dimensions: int) -> bool:
+        with self._writing:
+            rows = self._db.query(f"SELECT chunk_id, embedding FROM {_vector_table(dimensions)} "
+                                  "WHERE vector_store_id = ?", (store_id,))  # fmt: skip
+            return self._cache.put(store_id, [r[0] for r in rows], [r[1] for r in rows],
+                                   dimensions)  # fmt: skip
 
     def matching(self, store_id: str, text: str, k: int) -> list[int]:
         """Chunk ids by FTS5's BM25 over the query's terms, best first. Words found in most
