@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -113,6 +114,10 @@ class ConversationTurn:
     params: GenerationParams | None = None
     max_steps: int = 0
     runs: list[ToolRun] = field(default_factory=list)
+    # Writes of the reply, in order: a periodic write still waiting for the database when the
+    # reply ends must not land after the last one with less text (or the wrong flags).
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    finished_reply: int | None = None  # the reply whose last write is done
 
 
 class ConversationService:
@@ -316,12 +321,12 @@ class ConversationService:
                 turn.finish_reason = piece.finish_reason or turn.finish_reason
                 if time.monotonic() - last_write > PARTIAL_WRITE_INTERVAL:
                     last_write = time.monotonic()
-                    await self._run(self._write_reply, turn, True)
+                    await self._run(self._write_reply, turn, True, False)
             done = turn.finish_reason in ("stop", "length", "tool_calls")
         finally:
             turn.generation.cancel()
             # A blocking write even when cancelled: the reply must not be lost.
-            self._write_reply(turn, not done)
+            self._write_reply(turn, not done, True)
         if done and turn.finish_reason != "tool_calls":
             await self._title(turn)
 
@@ -374,7 +379,16 @@ class ConversationService:
         )  # fmt: skip
         return await self._generation.start_chat(req)
 
-    def _write_reply(self, turn: ConversationTurn, interrupted: bool) -> None:
+    def _write_reply(self, turn: ConversationTurn, interrupted: bool, last: bool) -> None:
+        assert turn.reply_id is not None
+        with turn.write_lock:
+            if turn.finished_reply == turn.reply_id:
+                return  # a periodic write that came too late
+            if last:
+                turn.finished_reply = turn.reply_id
+            self._write_reply_now(turn, interrupted)
+
+    def _write_reply_now(self, turn: ConversationTurn, interrupted: bool) -> None:
         assert turn.reply_id is not None
         elapsed = time.monotonic() - turn.started
         tokens = turn.generation.stats.completion_tokens
