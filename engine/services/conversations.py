@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
