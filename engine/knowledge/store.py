@@ -333,6 +333,8 @@ class KnowledgeStore:
         return [r[0] for r in rows]
 
     def _load(self, store_id: str, dimensions: int) -> bool:
+        if not self._cache.fits(self.chunk_count(store_id) * (4 * dimensions + 8)):
+            return False  # searched by sqlite-vec; nothing is read in vain
         with self._writing:
             rows = self._db.query(f"SELECT chunk_id, embedding FROM {_vector_table(dimensions)} "
                                   "WHERE vector_store_id = ?", (store_id,))  # fmt: skip

@@ -35,6 +35,9 @@ class VectorCache:
     def __contains__(self, store_id: str) -> bool:
         return store_id in self._stores
 
+    def fits(self, nbytes: int) -> bool:
+        return nbytes <= self._limit
+
     def put(self, store_id: str, ids: Sequence[int], blobs: Sequence[bytes], size: int) -> bool:
         """Keep a store's vectors (as sqlite-vec stores them); False when they do not fit."""
         vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, size)
