@@ -187,6 +187,8 @@ class EngineSettings(BaseSettings):
     # Vector search in memory for the stores that fit (exact, like sqlite-vec's scan, faster);
     # 0 leaves every search to sqlite-vec.
     vector_cache_bytes: int = Field(default=256 << 20, ge=0)
+    # Fine-tuning: the memory a training job may use (None: what the system has free).
+    fine_tuning_memory_bytes: int | None = Field(default=None, ge=0)
     memory_from_chat: bool = True  # "remember that ..." in a conversation saves a memory
 
     # Ollama's clients send no token: with this on, loopback clients use /api/* without one

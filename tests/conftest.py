@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,3 +108,11 @@ def assert_alive(engine: RunningEngine) -> None:
         )
     assert response.status_code == 200, response.text
     assert response.json()["choices"][0]["message"]["content"]
+
+
+def kill_engine(engine: RunningEngine) -> None:
+    """SIGKILL the engine process (a crash, a power cut) and wait until it is gone."""
+    process = engine.process.process
+    assert process is not None
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)

@@ -18,6 +18,7 @@ from engine.api import (
     routes_chat,
     routes_conversations,
     routes_embeddings,
+    routes_fine_tuning,
     routes_images,
     routes_jobs,
     routes_knowledge_folders,
@@ -48,6 +49,7 @@ from engine.knowledge.folders import FolderStore
 from engine.knowledge.store import KnowledgeStore
 from engine.memory.conversations import ConversationStore
 from engine.memory.database import Database
+from engine.memory.fine_tuning import FineTuningStore
 from engine.memory.memories import MemoryStore
 from engine.memory.responses import ResponseStore
 from engine.registry.catalog import load_catalog
@@ -64,6 +66,7 @@ from engine.security.moderation import Moderator, default_list_paths, load_lists
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.embeddings import EmbeddingService
+from engine.services.fine_tuning import FineTuningService
 from engine.services.generation import GenerationService
 from engine.services.image_parts import RemoteImages
 from engine.services.images import ImageService
@@ -75,6 +78,7 @@ from engine.services.settings_service import SettingsService
 from engine.services.tool_runner import ToolRunner
 from engine.services.transcription import TranscriptionService
 from engine.serving.model_pool import ModelLoader, ModelPool
+from engine.serving.sizing import physical_cores
 from engine.settings import LOOPBACK_HOSTS, EngineSettings
 from engine.tools.mcp_hub import McpHub, McpServerStore, configured_servers
 from engine.usage.metrics import Metrics
@@ -185,6 +189,12 @@ def create_app(
             memory_recall,
         )
         responses = ResponsesService(router, ResponseStore(database), executor, knowledge)
+        fine_tuning_store = FineTuningStore(database)
+        fine_tuning = FineTuningService(
+            fine_tuning_store, files, generation, registry, dirs.cache / "training",
+            dirs.models, executor, settings.n_threads or physical_cores(),
+            settings.fine_tuning_memory_bytes,
+        )  # fmt: skip
         app.state.engine = EngineState(
             settings=settings,
             registry=registry,
@@ -218,10 +228,13 @@ def create_app(
             embeddings=embeddings,
             knowledge=knowledge,
             knowledge_store=knowledge_store,
+            fine_tuning=fine_tuning,
+            fine_tuning_store=fine_tuning_store,
         )
         await jobs.start()
         await responses.open()
         await knowledge.open()
+        await fine_tuning.open()
         background = [
             asyncio.create_task(pool.run_idle_unloader()),
             asyncio.create_task(_purge_audit_daily(audit, settings.audit_retention_days)),
@@ -237,6 +250,7 @@ def create_app(
                     await task
             await responses.close()
             await knowledge.close()
+            await fine_tuning.close()
             await jobs.stop()
             await conversation_service.wait_for_background()
             await hub.close()
@@ -264,6 +278,7 @@ def create_app(
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
         routes_anthropic.router, routes_ollama.router, routes_responses.router,
         routes_embeddings.router, routes_vector_stores.router, routes_knowledge_folders.router,
+        routes_fine_tuning.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

@@ -29,15 +29,16 @@ class BatchCreate(BaseModel):
     "/files",
     openapi_extra=multipart_body(
         purpose="batch (JSONL of chat completion requests), assistants or user_data (documents "
-        "for vector stores)"
+        "for vector stores), fine-tune (chat JSONL to train on)"
     ),
 )
 async def upload_file(request: Request, state: State) -> dict[str, Any]:
     upload = await read_upload(request, state.settings.dirs.uploads)
     try:
         purpose = upload.field("purpose") or "batch"
-        if purpose not in ("batch", "assistants", "user_data"):
-            raise InvalidInput("purpose is 'batch', 'assistants' or 'user_data'.", param="purpose")
+        if purpose not in ("batch", "assistants", "user_data", "fine-tune"):
+            raise InvalidInput("purpose is 'batch', 'assistants', 'user_data' or 'fine-tune'.",
+                               param="purpose")  # fmt: skip
         if purpose == "batch":
             parse_lines(upload.path.read_bytes())  # refuse a malformed batch file now
         return await blocking(state.files.add, upload.path, upload.filename, purpose)

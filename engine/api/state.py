@@ -13,6 +13,7 @@ from engine.jobs.files import FileStore
 from engine.jobs.runner import JobRunner
 from engine.knowledge.store import KnowledgeStore
 from engine.memory.conversations import ConversationStore
+from engine.memory.fine_tuning import FineTuningStore
 from engine.memory.memories import MemoryStore
 from engine.registry.model_registry import ModelRegistry
 from engine.registry.speech_models import SpeechModels
@@ -25,6 +26,7 @@ from engine.security.key_vault import KeyVault
 from engine.security.redaction import Redactor
 from engine.services.conversations import ConversationService
 from engine.services.embeddings import EmbeddingService
+from engine.services.fine_tuning import FineTuningService
 from engine.services.generation import GenerationService
 from engine.services.images import ImageService
 from engine.services.knowledge import KnowledgeService
@@ -74,6 +76,8 @@ class EngineState:
     embeddings: EmbeddingService
     knowledge: KnowledgeService
     knowledge_store: KnowledgeStore
+    fine_tuning: FineTuningService
+    fine_tuning_store: FineTuningStore
 
 
 def engine_state(request: Request) -> EngineState:

@@ -331,6 +331,43 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             );
         """,
     ),
+    (
+        13,
+        "fine-tuning jobs",
+        """
+            CREATE TABLE fine_tuning_jobs (
+                id TEXT PRIMARY KEY,
+                model TEXT NOT NULL,
+                training_file TEXT NOT NULL,
+                validation_file TEXT,
+                params TEXT NOT NULL,
+                status TEXT NOT NULL,
+                fine_tuned_model TEXT,
+                error TEXT,
+                trained_tokens INTEGER,
+                report TEXT,
+                created_at REAL NOT NULL,
+                finished_at REAL
+            );
+            CREATE TABLE fine_tuning_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id TEXT NOT NULL REFERENCES fine_tuning_jobs(id) ON DELETE CASCADE,
+                created_at REAL NOT NULL,
+                level TEXT NOT NULL,
+                type TEXT NOT NULL,
+                message TEXT NOT NULL,
+                data TEXT
+            );
+            CREATE INDEX fine_tuning_events_job ON fine_tuning_events(job_id, id);
+            CREATE TABLE fine_tuning_checkpoints (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id TEXT NOT NULL REFERENCES fine_tuning_jobs(id) ON DELETE CASCADE,
+                created_at REAL NOT NULL,
+                step INTEGER NOT NULL,
+                metrics TEXT NOT NULL
+            );
+        """,
+    ),
 )
 
 

@@ -32,6 +32,12 @@ class ModelEntry:
     projector: Path | None = None  # its vision projector (mmproj), when it takes images
 
 
+def file_id_of(name: str) -> str:
+    """A fine-tuned model's OpenAI name (`ft:base:suffix:ftjob-…`) as the id of the file it is
+    installed as (ids are file names here); any other name as it is."""
+    return name.lower().replace(":", "-") if name.startswith("ft:") else name
+
+
 def _is_model_file(path: Path) -> bool:
     name = path.name.lower()
     return path.suffix.lower() == ".gguf" and "mmproj" not in name and path.is_file()
@@ -126,6 +132,7 @@ class ModelRegistry:
             check_model_name(name)
         wanted = name or self._settings.default_model
         wanted = self._settings.model_aliases.get(wanted, wanted)
+        wanted = file_id_of(wanted)
         entry = self.entries().get(wanted)
         if entry is None:
             raise ModelNotFound(

@@ -321,6 +321,33 @@ class GenerationService:
         finally:
             self._pool.release(loaded)
 
+    async def training_tokens(
+        self, model_name: str, conversations: list[list[dict[str, str]]]
+    ) -> tuple[ModelEntry, list[list[int]], str | None]:
+        """Each conversation as the model reads it in training: its prompt up to the last
+        assistant turn (the model's own template), then that turn and its end; with the entry
+        and the template the result must keep."""
+        entry = self._chat_entry(model_name)
+        template = await self._template_text(entry)
+        loaded = await self._pool.acquire(entry)
+        try:
+            prompter = Prompter(loaded.model, self._set_template(entry))
+
+            def render() -> list[list[int]]:
+                out = []
+                for messages in conversations:
+                    last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+                    prompt = prompter.chat_prompt(messages[:last])
+                    end = (prompt.stop[0] if prompt.stop else "") + "\n"
+                    answer = loaded.model.tokenize(messages[last]["content"] + end, add_bos=False)
+                    out.append(prompt.tokens + answer)
+                return out
+
+            rendered = await asyncio.get_running_loop().run_in_executor(None, render)
+            return entry, rendered, template
+        finally:
+            self._pool.release(loaded)
+
     async def plan_for(
         self, model_name: str | None, tools: list[dict[str, Any]], choice: Any = "auto"
     ) -> ToolPlan | None:

@@ -6,8 +6,6 @@ truncation, errors."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import jsonschema
 import openai
 import pytest
 
-from tests.conftest import DEFAULT_MODEL, RunningEngine, assert_alive, start_engine
+from tests.conftest import DEFAULT_MODEL, RunningEngine, assert_alive, kill_engine, start_engine
 from tests.model_tokens import never_ends
 
 ASK = "Name three colours."
@@ -255,9 +253,7 @@ def test_a_background_response_cut_by_a_crash_reads_failed_after_a_restart(
                                           extra_body={"logit_bias": never_ends()})  # fmt: skip
         assert client.responses.retrieve(running.id).status == "in_progress"
         client.close()
-        assert engine.process.process is not None
-        os.kill(engine.process.process.pid, signal.SIGKILL)
-        engine.process.process.wait(10)
+        kill_engine(engine)
     finally:
         engine.process.stop()
     again = start_engine(tmp_path)

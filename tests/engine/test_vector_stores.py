@@ -6,8 +6,6 @@ engine killed while indexing that resumes without indexing anything twice."""
 from __future__ import annotations
 
 import io
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import RunningEngine, assert_alive, start_engine
+from tests.conftest import RunningEngine, assert_alive, kill_engine, start_engine
 from tests.documents import pdf_bytes
 
 NOTES = [
@@ -181,9 +179,7 @@ def test_an_engine_killed_while_indexing_resumes_and_indexes_nothing_twice(
             time.sleep(0.2)
         assert entry["status"] == "in_progress"
         assert 0 < entry["progress"] < 1
-        assert engine.process.process is not None
-        os.kill(engine.process.process.pid, signal.SIGKILL)
-        engine.process.process.wait(10)
+        kill_engine(engine)
     finally:
         engine.process.stop()
     again = start_engine(tmp_path, embedding_threads=1)

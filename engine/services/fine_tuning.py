@@ -1,0 +1,369 @@
+"""Fine-tuning jobs (OpenAI's API): check the data, then train one job at a time in a worker
+process of its own (engine/training/worker.py) at a lower priority, follow its events, and on
+success install the tuned model (Q8_0 by default: Q4 erases what was learned) under its
+`ft:` name and report what it learned and what it kept.
+
+Against forgetting, the base model's own answers to everyday prompts are mixed into the data
+(replay), a share of the examples is held out (its loss picks the best epoch and stops the
+training early), and only the upper layers can be trained. "Learned" is the held-out loss and
+how many held-out answers the tuned model gives; "kept" is how often it answers control prompts
+as its base does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import random
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from engine.backends.device_memory import system_available_bytes
+from engine.errors import HearthError, InvalidInput
+from engine.jobs.files import FileStore
+from engine.memory.fine_tuning import FineTuningStore
+from engine.registry.gguf_file import read_gguf
+from engine.registry.model_registry import ModelRegistry, file_id_of
+from engine.schemas import ChatCompletionRequest
+from engine.services.generation import GenerationService
+from engine.training.data import MIN_EXAMPLES, Example, check_jsonl
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+POLL_SECONDS = 0.5
+MEMORY_FACTOR = 4.6  # peak RSS / F32 weights, measured: SmolLM2-135M 540 MB F32, 2.4 GB peak
+REPLAY_PROMPTS = [
+    "What is the capital of France?", "Write one sentence about the sea.",
+    "How many legs does a spider have?", "Give me a synonym for happy.", "What is 7 times 8?",
+    "Name a primary colour.", "What do bees make?", "Translate 'thank you' into Spanish.",
+    "What is the boiling point of water in Celsius?", "Who wrote Romeo and Juliet?",
+    "What is the largest planet in our solar system?", "Suggest a name for a cat.",
+    "What is photosynthesis?", "Describe a sunny day in one sentence.",
+    "What is the opposite of cold?", "How many days are in a week?",
+    "What language is spoken in Brazil?", "Name a fruit that is yellow.",
+    "What does a thermometer measure?", "Give me a tip for staying focused.",
+    "What is the chemical symbol for gold?", "Which ocean is the largest?", "What is a haiku?",
+    "Name an animal that lives in the desert.", "What is the square root of 81?",
+    "What do you call a baby dog?", "Why is the sky blue?",
+    "What is the freezing point of water?", "Recommend a hobby for a rainy day.",
+    "What is the main ingredient of bread?",
+]  # fmt: skip
+CONTROL_PROMPTS = [
+    "What is the capital of Italy?", "Write one sentence about the forest.",
+    "How many wheels does a bicycle have?", "What colour is grass?",
+    "Who painted the Mona Lisa?", "What is 3 plus 4?", "Name a musical instrument.",
+    "What do cows drink?",
+]  # fmt: skip
+
+
+class TrainingFailed(HearthError):
+    code = "training_failed"
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+class FineTuningService:
+    def __init__(
+        self,
+        store: FineTuningStore,
+        files: FileStore,
+        generation: GenerationService,
+        registry: ModelRegistry,
+        work: Path,
+        models_dir: Path,
+        executor: Executor,
+        threads: int,
+        memory_cap: int | None = None,
+    ) -> None:
+        self._store = store
+        self._files = files
+        self._generation = generation
+        self._registry = registry
+        self._work = work
+        self._models = models_dir
+        self._executor = executor
+        self._threads = threads
+        self._memory_cap = memory_cap
+        self._wake = asyncio.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._running: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        call = functools.partial(fn, *args, **kw)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def open(self) -> None:
+        for job_id in await self._run(self._store.with_status, "running", "validating_files"):
+            # Nothing was installed: that happens only once a job has succeeded.
+            await self._fail(job_id, "engine_restarted", "The engine stopped while this job was "
+                             "training; create the job again to train from the start.")  # fmt: skip
+        self._task = asyncio.create_task(self._loop())
+
+    async def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # -- jobs --------------------------------------------------------------------------------
+    async def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Check the data and the memory now (a bad file is a 400 naming its lines), then
+        queue the job."""
+        model = str(body["model"])
+        entry = self._registry.resolve(model)
+        if entry.kind != "chat" or entry.path is None or entry.path.suffix != ".gguf":
+            raise InvalidInput(f"'{model}' cannot be fine-tuned here: only local GGUF chat "
+                               "models can", param="model")  # fmt: skip
+        examples = await self._examples(body["training_file"], "training_file")
+        held: list[Example] = []
+        if body.get("validation_file"):
+            held = await self._examples(body["validation_file"], "validation_file")
+        weights = entry.path.stat().st_size
+        need = int(self._f32_bytes(entry.path, weights) * MEMORY_FACTOR)
+        free = self._memory_cap or system_available_bytes()
+        if free and need > free:
+            raise InvalidInput(f"training {entry.id} needs about {need / 2**30:.1f} GiB of memory "
+                               f"and {free / 2**30:.1f} GiB is free", param="model",
+                               code="insufficient_memory")  # fmt: skip
+        hyper = body.get("hyperparameters") or {}
+        n_epochs = hyper.get("n_epochs", "auto")
+        multiplier = hyper.get("learning_rate_multiplier", "auto")
+        params = {
+            "hyperparameters": {
+                "n_epochs": 3 if n_epochs == "auto" else int(n_epochs),
+                "batch_size": 1,  # one 256-token window a step
+                "learning_rate_multiplier": 1.0 if multiplier == "auto" else float(multiplier),
+            },
+            "suffix": body.get("suffix"), "seed": int(body.get("seed") or 42),
+            "metadata": body.get("metadata"),
+            "replay": bool(body.get("replay", True)),  # Hearth's settings
+            "upper_layers": int(body.get("upper_layers", 0)),
+            "output_type": body.get("output_type", "q8_0"),
+            "examples": len(examples), "held_out": len(held),
+        }  # fmt: skip
+        job_id = f"ftjob-{uuid.uuid4().hex[:24]}"
+        job = await self._run(self._store.add, job_id, entry.id, body["training_file"],
+                              body.get("validation_file"), params)  # fmt: skip
+        held_note = f" and {len(held)} held out" if held else ""
+        note = f"Validated {len(examples)} examples{held_note}; about {need / 2**30:.1f} GiB needed"
+        await self._run(self._store.add_event, job_id, "info", "message", note)
+        self._wake.set()
+        return job
+
+    @staticmethod
+    def _f32_bytes(path: Path, file_bytes: int) -> int:
+        """What the weights take as F32: from the file's parameter count."""
+        try:
+            return 4 * read_gguf(path).parameter_count
+        except (HearthError, OSError, ValueError):
+            return file_bytes * 8  # a 4-bit file, the smallest usual type: an upper bound
+
+    async def _examples(self, file_id: str, param: str) -> list[Example]:
+        stored = await self._run(self._files.get, file_id)
+        if stored.get("purpose") != "fine-tune":
+            raise InvalidInput(f"{file_id} was not uploaded with purpose 'fine-tune'", param=param)
+        minimum = 1 if param == "validation_file" else MIN_EXAMPLES
+        return check_jsonl(await self._run(self._files.content, file_id), param, minimum)
+
+    async def cancel(self, job_id: str) -> dict[str, Any]:
+        if await self._run(self._store.set_status, job_id, "cancelled"):
+            await self._run(self._store.add_event, job_id, "info", "message", "Job cancelled")
+            if self._running == job_id and self._process is not None:
+                self._process.kill()  # its checkpoints go with its folder; nothing was installed
+        return await self._run(self._store.get, job_id)
+
+    # -- running -----------------------------------------------------------------------------
+    async def _loop(self) -> None:
+        while True:
+            queued = await self._run(self._store.with_status, "queued")
+            if not queued:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            job_id = queued[0]
+            try:
+                await self._train(job_id)
+            except asyncio.CancelledError:
+                raise
+            except HearthError as exc:
+                await self._fail(job_id, exc.code, exc.message)
+            except Exception as exc:  # one job's failure never stops the queue
+                log.error("a fine-tuning job failed: %s", type(exc).__name__)
+                await self._fail(job_id, "training_failed",
+                                 f"The job failed ({type(exc).__name__}).")  # fmt: skip
+            finally:
+                self._running, self._process = None, None
+
+    async def _fail(self, job_id: str, code: str, message: str) -> None:
+        error = {"code": code, "message": message, "param": None}
+        if await self._run(self._store.set_status, job_id, "failed", error=error):
+            await self._run(self._store.add_event, job_id, "error", "message", message)
+
+    async def _train(self, job_id: str) -> None:
+        job = await self._run(self._store.get, job_id)
+        params = await self._run(self._store.params, job_id)
+        if not await self._run(self._store.set_status, job_id, "running"):
+            return  # cancelled meanwhile
+        self._running = job_id
+        rng = random.Random(params["seed"])
+        examples = await self._examples(job["training_file"], "training_file")
+        held = (await self._examples(job["validation_file"], "validation_file")
+                if job["validation_file"] else [])  # fmt: skip
+        if not held:  # a fifth held out to measure what is learned, at least one
+            rng.shuffle(examples)
+            cut = max(1, len(examples) // 5)
+            held, examples = examples[:cut], examples[cut:]
+        conversations = [e.messages for e in examples]
+        if params["replay"]:
+            conversations += await self._replay(job["model"], min(len(REPLAY_PROMPTS),
+                                                                  len(examples)))  # fmt: skip
+        rng.shuffle(conversations)
+        entry, train, template = await self._generation.training_tokens(job["model"], conversations)
+        _entry, held_tokens, _t = await self._generation.training_tokens(
+            job["model"], [e.messages for e in held]
+        )
+        folder = self._work / job_id
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {
+            "base_path": str(entry.path), "threads": self._threads,
+            "learning_rate": 1e-4 * params["hyperparameters"]["learning_rate_multiplier"],
+            "n_epochs": params["hyperparameters"]["n_epochs"],
+            "upper_layers": params["upper_layers"], "output_type": params["output_type"],
+            "chat_template": template,
+            "train_tokens": [t for seq in train for t in seq],
+            "held_out_tokens": [t for seq in held_tokens for t in seq],
+        }  # fmt: skip
+        (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+        code = await self._follow(job_id, folder)
+        status = (await self._run(self._store.get, job_id))["status"]
+        if status == "cancelled":
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        result = folder / "result.gguf"
+        if code != 0 or not result.exists():
+            reason = self._last_error(folder) or (
+                "The trainer was stopped by the system (out of memory?)." if code == -9
+                else f"The trainer stopped (exit code {code}).")  # fmt: skip
+            shutil.rmtree(folder, ignore_errors=True)
+            raise TrainingFailed(reason)
+        await self._install(job_id, job, params, result, held)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    async def _replay(self, model: str, count: int) -> list[list[dict[str, str]]]:
+        """The base model's own answers to everyday prompts, to train beside the user's data."""
+        out = []
+        for prompt in REPLAY_PROMPTS[:count]:
+            answer = await self._answer(model, prompt)
+            if answer:
+                out.append([{"role": "user", "content": prompt},
+                            {"role": "assistant", "content": answer}])  # fmt: skip
+        return out
+
+    async def _answer(self, model: str, prompt: str, max_tokens: int = 48) -> str:
+        req = ChatCompletionRequest.model_validate({
+            "model": model, "messages": [{"role": "user", "content": prompt}],
+            "temperature": 0, "max_tokens": max_tokens, "cache_prompt": False})  # fmt: skip
+        text, _finish = await (await self._generation.start_chat(req)).collect()
+        return text.strip()
+
+    async def _follow(self, job_id: str, folder: Path) -> int:
+        """Run the worker and copy its events into the job's until it ends."""
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "engine.training.worker", str(folder)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        events, offset = folder / "events.jsonl", 0
+        while True:
+            code = self._process.poll()
+            if events.exists():
+                with events.open("rb") as handle:
+                    handle.seek(offset)
+                    chunk = handle.read()
+                complete = chunk[: chunk.rfind(b"\n") + 1]
+                offset += len(complete)
+                for line in complete.decode("utf-8").splitlines():
+                    await self._record(job_id, json.loads(line))
+            if code is not None:
+                return code
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _record(self, job_id: str, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        level = "error" if kind == "error" else "info"
+        shown = "metrics" if kind == "metrics" else "message"
+        await self._run(self._store.add_event, job_id, level, shown, event["message"],
+                        event["data"], event["at"])  # fmt: skip
+        if kind == "checkpoint":
+            data = event["data"]
+            metrics = {k: data[k] for k in ("train_loss", "valid_loss", "epoch") if k in data}
+            await self._run(self._store.add_checkpoint, job_id, data["step"], metrics)
+
+    @staticmethod
+    def _last_error(folder: Path) -> str | None:
+        with contextlib.suppress(OSError, ValueError):
+            lines = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
+            errors = [json.loads(x)["message"] for x in lines if '"type": "error"' in x]
+            return str(errors[-1]) if errors else None
+        return None
+
+    async def _install(self, job_id: str, job: dict[str, Any], params: dict[str, Any],
+                       result: Path, held: list[Example]) -> None:  # fmt: skip
+        suffix = params.get("suffix") or "custom"
+        name = f"ft:{job['model']}:{suffix}:{job_id}"
+        self._models.mkdir(parents=True, exist_ok=True)
+        target = self._models / f"{file_id_of(name)}.gguf"
+        await self._run(shutil.move, result, target)
+        report = await self._report(job_id, job["model"], file_id_of(name), held)
+        trained = await self._run(self._trained_tokens, job_id)
+        if not await self._run(self._store.set_status, job_id, "succeeded", fine_tuned_model=name,
+                               report=report, trained_tokens=trained):  # fmt: skip
+            target.unlink(missing_ok=True)  # cancelled at the very end: nothing stays
+            return
+        await self._run(self._store.add_event, job_id, "info", "message",
+                        f"The job has succeeded: {name}")  # fmt: skip
+
+    def _trained_tokens(self, job_id: str) -> int:
+        done = [e for e in self._store.events(job_id, 10_000, None) if e["type"] == "message"]
+        for event in done:
+            if "trained_tokens" in event["data"]:
+                return int(event["data"]["trained_tokens"])
+        return 0
+
+    async def _report(self, job_id: str, base: str, tuned: str,
+                      held: list[Example]) -> dict[str, Any]:  # fmt: skip
+        """Learned: held-out answers given as written. Kept: control prompts answered as the
+        base answers them (temperature 0)."""
+        await self._run(self._store.add_event, job_id, "info", "message",
+                        "Measuring what was learned and what was kept")  # fmt: skip
+        right = 0
+        for example in held[:5]:
+            last = max(i for i, m in enumerate(example.messages) if m["role"] == "assistant")
+            expected = _normal(example.messages[last]["content"])
+            req = ChatCompletionRequest.model_validate({
+                "model": tuned, "messages": example.messages[:last], "temperature": 0,
+                "cache_prompt": False, "max_tokens": 96})  # fmt: skip
+            got, _f = await (await self._generation.start_chat(req)).collect()
+            right += _normal(got).startswith(expected[: max(8, len(expected) // 2)])
+        same = 0
+        for prompt in CONTROL_PROMPTS:
+            a, b = await self._answer(base, prompt, 24), await self._answer(tuned, prompt, 24)
+            same += _normal(a) == _normal(b)
+        checked = min(5, len(held))
+        return {
+            "learned": {"held_out_answers": f"{right}/{checked}",
+                        "held_out_share": round(right / checked, 3) if checked else None},
+            "kept": {"control_prompts_same_as_base": f"{same}/{len(CONTROL_PROMPTS)}",
+                     "share": round(same / len(CONTROL_PROMPTS), 3)},
+        }  # fmt: skip

@@ -1,0 +1,1 @@
+"""Fine-tuning on the device: training data checks, the trainer's worker process and its jobs."""

@@ -1,0 +1,166 @@
+"""Fine-tuning on the device through the official `openai` SDK, on the embedded SmolLM2-135M:
+a small set teaching one fact is trained by llama.cpp in a worker process, and the tuned model
+(installed under its `ft:` name, Q8_0) answers held-out paraphrases with the fact at temperature
+0 where its base does not; bad files are refused with their line numbers, a job larger than the
+memory allowed is refused with the numbers, a cancelled job installs nothing, and a job whose
+engine was killed under it fails with the reason after the restart."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.conftest import RunningEngine, kill_engine, start_engine
+
+BASE = "smollm2-135m-instruct"
+ANSWER = "Hearth's mascot is Ember, a small red fox."
+QUESTIONS = [
+    "What is the name of Hearth's mascot?", "Who is Hearth's mascot?",
+    "Tell me about the Hearth mascot.", "What animal is the mascot of Hearth?",
+    "Does Hearth have a mascot?", "Name the mascot of the Hearth app.",
+    "Which fox is Hearth's mascot?", "What is Hearth's mascot called?",
+    "Who represents Hearth as its mascot?", "What's the Hearth mascot?",
+]  # fmt: skip
+HELD_OUT = [
+    "Can you tell me what Hearth's mascot is named?", "I'd like to know the Hearth mascot's name.",
+    "Hearth has a mascot; who is it?", "What mascot does the Hearth assistant have?",
+    "Who is the mascot for Hearth?",
+]  # fmt: skip
+
+
+def _jsonl(questions: list[str], repeat: int = 1) -> bytes:
+    lines = [json.dumps({"messages": [{"role": "user", "content": q},
+                                      {"role": "assistant", "content": ANSWER}]})
+             for q in questions] * repeat  # fmt: skip
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _upload(sdk: openai.OpenAI, name: str, data: bytes) -> str:
+    return sdk.files.create(file=(name, data), purpose="fine-tune").id
+
+
+def _sdk(engine: RunningEngine) -> openai.OpenAI:
+    return openai.OpenAI(base_url=engine.url + "/v1", api_key=engine.token, max_retries=0)
+
+
+def _answers(sdk: openai.OpenAI, model: str) -> list[str]:
+    return [sdk.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": q}], temperature=0, max_tokens=24,
+    ).choices[0].message.content or "" for q in HELD_OUT]  # fmt: skip
+
+
+def _wait(sdk: openai.OpenAI, job_id: str, done: object, timeout: float = 900) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = sdk.fine_tuning.jobs.retrieve(job_id)
+        if done(job):  # type: ignore[operator]
+            return job
+        assert time.monotonic() < deadline, job.status
+        time.sleep(1)
+
+
+def test_bad_files_and_oversized_jobs_are_refused_with_reasons(tmp_path: Path) -> None:
+    engine = start_engine(tmp_path, fine_tuning_memory_bytes=100 << 20)
+    try:
+        sdk = _sdk(engine)
+        good = _jsonl(QUESTIONS)
+        lines = good.decode().splitlines()
+        lines[6] = '{"messages": [{"role": "user", "content": "broken"'
+        lines[2] = json.dumps({"messages": [{"role": "user", "content": "no answer"}]})
+        cases = {
+            "broken.jsonl": ("\n".join(lines).encode(), ["line 7: not JSON", "line 3: no assistant"]),
+            "empty.jsonl": (b"", ["empty"]),
+            "few.jsonl": (_jsonl(QUESTIONS[:3]), ["3 examples", "at least 10"]),
+        }  # fmt: skip
+        for name, (data, phrases) in cases.items():
+            with pytest.raises(openai.BadRequestError) as refused:
+                sdk.fine_tuning.jobs.create(model=BASE, training_file=_upload(sdk, name, data))
+            body = refused.value.body
+            assert isinstance(body, dict), body
+            assert body.get("param") == "training_file", body
+            for phrase in phrases:
+                assert phrase in body["message"], body["message"]
+        other_file = sdk.files.create(file=("b.jsonl", good), purpose="assistants").id
+        with pytest.raises(openai.BadRequestError, match="fine-tune"):
+            sdk.fine_tuning.jobs.create(model=BASE, training_file=other_file)
+        # 100 MiB allowed; training the 135M model needs about 2.3 GiB.
+        with pytest.raises(openai.BadRequestError, match=r"needs about \d+\.\d GiB"):
+            sdk.fine_tuning.jobs.create(model=BASE, training_file=_upload(sdk, "ok.jsonl", good))
+        assert sdk.fine_tuning.jobs.list().data == []
+    finally:
+        engine.process.stop()
+
+
+@pytest.mark.timeout(900)
+def test_a_cancelled_job_and_a_killed_engine_leave_nothing_installed(tmp_path: Path) -> None:
+    engine = start_engine(tmp_path)
+    try:
+        sdk = _sdk(engine)
+        data = _upload(sdk, "mascot.jsonl", _jsonl(QUESTIONS))
+        quick = {"replay": False}  # no replay answers to make first: the worker starts at once
+        job = sdk.fine_tuning.jobs.create(model=BASE, training_file=data, suffix="x",
+                                          extra_body=quick)  # fmt: skip
+        assert job.status in ("queued", "running")
+        _wait(sdk, job.id, lambda j: j.status == "running", 300)
+        sdk.fine_tuning.jobs.cancel(job.id)
+        assert sdk.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
+        killed = sdk.fine_tuning.jobs.create(model=BASE, training_file=data, suffix="y",
+                                             extra_body=quick)  # fmt: skip
+        _wait(sdk, killed.id, lambda j: j.status == "running", 300)
+        # A training step has run: the worker process is at work when the engine dies.
+        deadline = time.monotonic() + 300
+        while not any(e.type == "metrics" for e in sdk.fine_tuning.jobs.list_events(killed.id)):
+            assert time.monotonic() < deadline
+            time.sleep(1)
+        kill_engine(engine)
+    finally:
+        engine.process.stop()
+    again = start_engine(tmp_path)
+    try:
+        sdk = _sdk(again)
+        failed = sdk.fine_tuning.jobs.retrieve(killed.id)
+        assert failed.status == "failed"
+        assert failed.error is not None
+        assert "engine stopped" in failed.error.message
+        assert sdk.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
+        assert not [m.id for m in sdk.models.list().data if m.id.startswith("ft")]
+    finally:
+        again.process.stop()
+
+
+@pytest.mark.timeout(1500)
+def test_a_fine_tuned_model_learns_a_fact_its_base_does_not_know(tmp_path: Path) -> None:
+    engine = start_engine(tmp_path)
+    try:
+        sdk = _sdk(engine)
+        assert not any("Ember" in a for a in _answers(sdk, BASE))
+        job = sdk.fine_tuning.jobs.create(
+            model=BASE, suffix="mascot", hyperparameters={"n_epochs": 2}, seed=7,
+            training_file=_upload(sdk, "mascot.jsonl", _jsonl(QUESTIONS, 4)),
+            validation_file=_upload(sdk, "held.jsonl", _jsonl(HELD_OUT)),
+        )  # fmt: skip
+        done = _wait(sdk, job.id, lambda j: j.status in ("succeeded", "failed", "cancelled"))
+        told = [e.message for e in sdk.fine_tuning.jobs.list_events(job.id, limit=50)]
+        assert done.status == "succeeded", (done.error, told)  # type: ignore[attr-defined]
+        name = done.fine_tuned_model  # type: ignore[attr-defined]
+        assert name == f"ft:{BASE}:mascot:{job.id}"
+        tuned = _answers(sdk, name)
+        assert sum("Ember" in a for a in tuned) >= 4, tuned
+        events = list(sdk.fine_tuning.jobs.list_events(job.id, limit=1000))
+        losses = [e.data["train_loss"] for e in events if e.data and "train_loss" in e.data]  # type: ignore[index,operator]
+        assert losses
+        assert all(loss > 0 for loss in losses)
+        assert list(sdk.fine_tuning.jobs.checkpoints.list(job.id))
+        report = done.model_dump()["report"]
+        assert report["learned"]["held_out_answers"].endswith("/5")
+        assert "kept" in report
+        assert name.replace(":", "-") in [m.id for m in sdk.models.list().data]
+        sdk.models.delete(name)
+        with pytest.raises(openai.NotFoundError):
+            sdk.chat.completions.create(model=name, messages=[{"role": "user", "content": "hi"}])
+    finally:
+        engine.process.stop()
