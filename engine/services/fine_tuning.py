@@ -34,7 +34,7 @@ from engine.registry.gguf_file import read_gguf
 from engine.registry.model_registry import ModelRegistry, file_id_of
 from engine.schemas import ChatCompletionRequest
 from engine.services.generation import GenerationService
-from engine.training.data import MIN_EXAMPLES, Example, check_jsonl
+from engine.training.data import MIN_EXAMPLES, Example, check_csv, check_jsonl
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -175,7 +175,8 @@ class FineTuningService:
         if stored.get("purpose") != "fine-tune":
             raise InvalidInput(f"{file_id} was not uploaded with purpose 'fine-tune'", param=param)
         minimum = 1 if param == "validation_file" else MIN_EXAMPLES
-        return check_jsonl(await self._run(self._files.content, file_id), param, minimum)
+        check = check_csv if str(stored["filename"]).lower().endswith(".csv") else check_jsonl
+        return check(await self._run(self._files.content, file_id), param, minimum)
 
     async def cancel(self, job_id: str) -> dict[str, Any]:
         if await self._run(self._store.set_status, job_id, "cancelled"):

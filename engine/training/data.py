@@ -1,8 +1,11 @@
 """Training data in OpenAI's chat JSONL: one example per line, `{"messages": [...]}` with
-system, user and assistant turns. Checked before anything runs, each problem with its line."""
+system, user and assistant turns; or a CSV of question and answer pairs (a `.csv` file, two
+columns, an optional header row). Checked before anything runs, each problem with its line."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,13 +53,9 @@ def check_jsonl(
     data: bytes, param: str = "training_file", minimum: int = MIN_EXAMPLES
 ) -> list[Example]:
     """The file's examples; TrainingFileError listing what is wrong, line by line."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TrainingFileError("the file is not UTF-8 text", param=param) from exc
     examples: list[Example] = []
     problems: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_text(data, param).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -70,6 +69,44 @@ def check_jsonl(
         else:
             messages = [{"role": m["role"], "content": m["content"]} for m in parsed["messages"]]
             examples.append(Example(number, messages))
+    return _checked(examples, problems, param, minimum)
+
+
+def check_csv(
+    data: bytes, param: str = "training_file", minimum: int = MIN_EXAMPLES
+) -> list[Example]:
+    """Question and answer pairs, one a row (a first row of "question,answer" is a header)."""
+    examples: list[Example] = []
+    problems: list[str] = []
+    reader = csv.reader(io.StringIO(_text(data, param)))
+    try:
+        for row in reader:
+            number = reader.line_num
+            cells = [c.strip() for c in row]
+            if not any(cells) or (number == 1 and [c.lower() for c in cells[:2]] ==
+                                  ["question", "answer"]):  # fmt: skip
+                continue
+            if len(cells) != 2 or not all(cells):
+                problems.append(f"line {number}: a row is a question and its answer")
+                continue
+            pair = [{"role": "user", "content": cells[0]},
+                    {"role": "assistant", "content": cells[1]}]  # fmt: skip
+            examples.append(Example(number, pair))
+    except csv.Error as exc:
+        problems.append(f"line {reader.line_num}: not CSV ({exc})")
+    return _checked(examples, problems, param, minimum)
+
+
+def _text(data: bytes, param: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TrainingFileError("the file is not UTF-8 text", param=param) from exc
+
+
+def _checked(
+    examples: list[Example], problems: list[str], param: str, minimum: int
+) -> list[Example]:
     if not examples and not problems:
         raise TrainingFileError("the file is empty", param=param)
     if problems:

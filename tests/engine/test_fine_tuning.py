@@ -84,6 +84,15 @@ def test_bad_files_and_oversized_jobs_are_refused_with_reasons(tmp_path: Path) -
             assert body.get("param") == "training_file", body
             for phrase in phrases:
                 assert phrase in body["message"], body["message"]
+        # Question and answer pairs as CSV: a broken row named by its line, a good file read.
+        rows = ["question,answer", *(f'"{q}","{ANSWER}"' for q in QUESTIONS)]
+        bad_rows = [*rows[:3], "only a question", *rows[3:]]
+        bad_csv = _upload(sdk, "pairs.csv", "\n".join(bad_rows).encode())
+        with pytest.raises(openai.BadRequestError, match="line 4: a row is a question"):
+            sdk.fine_tuning.jobs.create(model=BASE, training_file=bad_csv)
+        good_csv = _upload(sdk, "pairs.csv", "\n".join(rows).encode())
+        with pytest.raises(openai.BadRequestError, match="needs about"):  # read, then too large
+            sdk.fine_tuning.jobs.create(model=BASE, training_file=good_csv)
         other_file = sdk.files.create(file=("b.jsonl", good), purpose="assistants").id
         with pytest.raises(openai.BadRequestError, match="fine-tune"):
             sdk.fine_tuning.jobs.create(model=BASE, training_file=other_file)
