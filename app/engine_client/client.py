@@ -540,6 +540,38 @@ class EngineClient:
             target.write_bytes(data)
         return target
 
+    # -- fine-tuning ---------------------------------------------------------------------------
+    def upload_training_file(self, path: Path) -> str:
+        with path.open("rb") as handle:
+            uploaded = self._request("POST", "/v1/files", data={"purpose": "fine-tune"},
+                                     files={"file": (path.name, handle)}).json()  # fmt: skip
+        return str(uploaded["id"])
+
+    def training_file_from(self, conversation_ids: list[str]) -> str:
+        body = {"conversation_ids": conversation_ids}
+        return str(self._request("POST", "/v1/fine_tuning/training_files", json=body).json()["id"])
+
+    def fine_tuning_estimate(self, **job: Any) -> dict[str, Any]:
+        return dict(self._request("POST", "/v1/fine_tuning/estimates", json=job).json())
+
+    def create_fine_tuning_job(self, **job: Any) -> dict[str, Any]:
+        return dict(self._request("POST", "/v1/fine_tuning/jobs", json=job).json())
+
+    def fine_tuning_jobs(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/v1/fine_tuning/jobs").json()["data"])
+
+    def fine_tuning_job(self, job_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/v1/fine_tuning/jobs/{job_id}").json())
+
+    def fine_tuning_events(self, job_id: str) -> list[dict[str, Any]]:
+        """All the job's events, oldest first."""
+        path = f"/v1/fine_tuning/jobs/{job_id}/events"
+        events = self._request("GET", path, params={"limit": 1000}).json()["data"]
+        return list(reversed(events))
+
+    def cancel_fine_tuning_job(self, job_id: str) -> dict[str, Any]:
+        return dict(self._request("POST", f"/v1/fine_tuning/jobs/{job_id}/cancel").json())
+
     def complete(self, prompt: str, **params: Any) -> Completion:
         body = {"prompt": prompt, **params, "stream": False}
         response = self._request("POST", "/v1/completions", json=body)

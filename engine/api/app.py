@@ -191,7 +191,7 @@ def create_app(
         responses = ResponsesService(router, ResponseStore(database), executor, knowledge)
         fine_tuning_store = FineTuningStore(database)
         fine_tuning = FineTuningService(
-            fine_tuning_store, files, generation, registry, dirs.cache / "training",
+            fine_tuning_store, files, conversations, generation, registry, dirs.cache / "training",
             dirs.models, executor, settings.n_threads or physical_cores(),
             settings.fine_tuning_memory_bytes,
         )  # fmt: skip

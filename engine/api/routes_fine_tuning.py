@@ -1,5 +1,8 @@
 """OpenAI's fine-tuning API, trained on this machine: `/v1/fine_tuning/jobs` (create, list,
-retrieve, cancel, events, checkpoints). Thin routes over engine.services.fine_tuning."""
+retrieve, cancel, events, checkpoints); Hearth's own `/v1/fine_tuning/estimates` (the data
+checked and the job's tokens, memory and time, before anything runs) and
+`/v1/fine_tuning/training_files` (stored conversations as training data). Thin routes over
+engine.services.fine_tuning."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from engine.api.state import State, blocking
 
-router = APIRouter(prefix="/v1/fine_tuning/jobs")
+router = APIRouter(prefix="/v1/fine_tuning")
 JobId = Annotated[str, Path(pattern=r"^ftjob-[0-9a-f]{24}$")]
 
 
@@ -44,31 +47,52 @@ def _check(body: JobCreate) -> None:
         raise InvalidInput("n_epochs is 1 to 50", param="hyperparameters.n_epochs")
 
 
-@router.post("")
-async def create_job(body: JobCreate, state: State) -> dict[str, Any]:
+class TrainingFileCreate(BaseModel):
+    conversation_ids: list[str] = Field(min_length=1, max_length=10_000)
+    filename: str = Field(default="conversations.jsonl", max_length=200)
+
+
+def _job_body(body: JobCreate) -> dict[str, Any]:
     _check(body)
     data = body.model_dump()
     data["hyperparameters"] = (body.hyperparameters or Hyperparameters()).model_dump()
-    return await state.fine_tuning.create(data)
+    return data
 
 
-@router.get("")
+@router.post("/jobs")
+async def create_job(body: JobCreate, state: State) -> dict[str, Any]:
+    return await state.fine_tuning.create(_job_body(body))
+
+
+@router.post("/estimates")
+async def estimate_job(body: JobCreate, state: State) -> dict[str, Any]:
+    """What `POST /jobs` with this body would check and need; nothing is queued."""
+    return await state.fine_tuning.estimate(_job_body(body))
+
+
+@router.post("/training_files")
+async def training_file(body: TrainingFileCreate, state: State) -> dict[str, Any]:
+    """A file (purpose fine-tune) made of stored conversations, for a job's training_file."""
+    return await state.fine_tuning.training_file(body.conversation_ids, body.filename)
+
+
+@router.get("/jobs")
 async def list_jobs(state: State, limit: int = Query(default=20, ge=1, le=100)) -> dict[str, Any]:
     jobs = await blocking(state.fine_tuning_store.all, limit)
     return {"object": "list", "data": jobs, "has_more": False}
 
 
-@router.get("/{job_id}")
+@router.get("/jobs/{job_id}")
 async def get_job(job_id: JobId, state: State) -> dict[str, Any]:
     return await blocking(state.fine_tuning_store.get, job_id)
 
 
-@router.post("/{job_id}/cancel")
+@router.post("/jobs/{job_id}/cancel")
 async def cancel_job(job_id: JobId, state: State) -> dict[str, Any]:
     return await state.fine_tuning.cancel(job_id)
 
 
-@router.get("/{job_id}/events")
+@router.get("/jobs/{job_id}/events")
 async def job_events(
     job_id: JobId,
     state: State,
@@ -80,7 +104,7 @@ async def job_events(
     return {"object": "list", "data": events[:limit], "has_more": len(events) > limit}
 
 
-@router.get("/{job_id}/checkpoints")
+@router.get("/jobs/{job_id}/checkpoints")
 async def job_checkpoints(job_id: JobId, state: State) -> dict[str, Any]:
     found = await blocking(state.fine_tuning_store.checkpoints, job_id)
     return {"object": "list", "data": found, "has_more": False,

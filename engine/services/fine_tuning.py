@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from engine.backends.device_memory import system_available_bytes
 from engine.errors import HearthError, InvalidInput
 from engine.jobs.files import FileStore
+from engine.memory.conversations import ConversationStore
 from engine.memory.fine_tuning import FineTuningStore
 from engine.registry.gguf_file import read_gguf
 from engine.registry.model_registry import ModelRegistry, file_id_of
@@ -39,7 +40,13 @@ from engine.training.data import MIN_EXAMPLES, Example, check_csv, check_jsonl
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 POLL_SECONDS = 0.5
-MEMORY_FACTOR = 4.6  # peak RSS / F32 weights, measured: SmolLM2-135M 540 MB F32, 2.4 GB peak
+# Measured on SmolLM2-135M, 2 threads (BENCHMARKS.md): peak RSS over the F32 weights is 4.6
+# training every layer and 2.4 for the upper 8 of 30; 78 training tokens/s for the whole model,
+# 146 for the upper 8. The estimates scale these by the share of layers trained.
+MEMORY_FIXED, MEMORY_PER_SHARE = 1.6, 3.0
+SPEED_PARAM_TOKENS = 78 * 135e6 / 2  # parameters × tokens a second, per thread, all layers
+SPEED_FIXED_SHARE = 0.4  # the forward pass, paid whatever is trained
+WINDOW = 256  # tokens a training step
 REPLAY_PROMPTS = [
     "What is the capital of France?", "Write one sentence about the sea.",
     "How many legs does a spider have?", "Give me a synonym for happy.", "What is 7 times 8?",
@@ -77,6 +84,7 @@ class FineTuningService:
         self,
         store: FineTuningStore,
         files: FileStore,
+        conversations: ConversationStore,
         generation: GenerationService,
         registry: ModelRegistry,
         work: Path,
@@ -87,6 +95,7 @@ class FineTuningService:
     ) -> None:
         self._store = store
         self._files = files
+        self._conversations = conversations
         self._generation = generation
         self._registry = registry
         self._work = work
@@ -121,6 +130,42 @@ class FineTuningService:
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """Check the data and the memory now (a bad file is a 400 naming its lines), then
         queue the job."""
+        estimate = await self.estimate(body)
+        if not estimate["fits"]:
+            raise InvalidInput(f"training {estimate['model']} needs about "
+                               f"{estimate['memory_bytes'] / 2**30:.1f} GiB of memory and "
+                               f"{estimate['free_bytes'] / 2**30:.1f} GiB is free", param="model",
+                               code="insufficient_memory")  # fmt: skip
+        hyper = body.get("hyperparameters") or {}
+        multiplier = hyper.get("learning_rate_multiplier", "auto")
+        params = {
+            "hyperparameters": {
+                "n_epochs": estimate["n_epochs"],
+                "batch_size": 1,  # one 256-token window a step
+                "learning_rate_multiplier": 1.0 if multiplier == "auto" else float(multiplier),
+            },
+            "suffix": body.get("suffix"), "seed": int(body.get("seed") or 42),
+            "metadata": body.get("metadata"),
+            "replay": bool(body.get("replay", True)),  # Hearth's settings
+            "upper_layers": int(body.get("upper_layers", 0)),
+            "output_type": body.get("output_type", "q8_0"),
+            "examples": estimate["examples"], "held_out": estimate["held_out"],
+            "estimate": {k: estimate[k] for k in ("tokens", "memory_bytes", "seconds")},
+        }  # fmt: skip
+        job_id = f"ftjob-{uuid.uuid4().hex[:24]}"
+        job = await self._run(self._store.add, job_id, estimate["model"], body["training_file"],
+                              body.get("validation_file"), params)  # fmt: skip
+        held_note = f" and {estimate['held_out']} held out" if estimate["held_out"] else ""
+        note = (f"Validated {estimate['examples']} examples{held_note} ({estimate['tokens']} "
+                f"tokens); about {estimate['memory_bytes'] / 2**30:.1f} GiB and "
+                f"{round(estimate['seconds'] / 60) or 1} min of training")  # fmt: skip
+        await self._run(self._store.add_event, job_id, "info", "message", note)
+        self._wake.set()
+        return job
+
+    async def estimate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The data checked (a bad file is a 400 naming its lines) and what training it takes:
+        tokens, memory against what is free, and time, from measured rates."""
         model = str(body["model"])
         entry = self._registry.resolve(model)
         if entry.kind != "chat" or entry.path is None or entry.path.suffix != ".gguf":
@@ -130,45 +175,61 @@ class FineTuningService:
         held: list[Example] = []
         if body.get("validation_file"):
             held = await self._examples(body["validation_file"], "validation_file")
-        weights = entry.path.stat().st_size
-        need = int(self._f32_bytes(entry.path, weights) * MEMORY_FACTOR)
+        info = await self._run(self._model_shape, entry.path)
+        upper = int(body.get("upper_layers") or 0)
+        share = min(1.0, upper / info["layers"]) if upper and info["layers"] else 1.0
+        need = int(info["f32_bytes"] * (MEMORY_FIXED + MEMORY_PER_SHARE * share))
         free = self._memory_cap or system_available_bytes()
-        if free and need > free:
-            raise InvalidInput(f"training {entry.id} needs about {need / 2**30:.1f} GiB of memory "
-                               f"and {free / 2**30:.1f} GiB is free", param="model",
-                               code="insufficient_memory")  # fmt: skip
-        hyper = body.get("hyperparameters") or {}
-        n_epochs = hyper.get("n_epochs", "auto")
-        multiplier = hyper.get("learning_rate_multiplier", "auto")
-        params = {
-            "hyperparameters": {
-                "n_epochs": 3 if n_epochs == "auto" else int(n_epochs),
-                "batch_size": 1,  # one 256-token window a step
-                "learning_rate_multiplier": 1.0 if multiplier == "auto" else float(multiplier),
-            },
-            "suffix": body.get("suffix"), "seed": int(body.get("seed") or 42),
-            "metadata": body.get("metadata"),
-            "replay": bool(body.get("replay", True)),  # Hearth's settings
-            "upper_layers": int(body.get("upper_layers", 0)),
-            "output_type": body.get("output_type", "q8_0"),
-            "examples": len(examples), "held_out": len(held),
+        rendered = [e.messages for e in examples]
+        _e, tokens, _t = await self._generation.training_tokens(entry.id, rendered)
+        count = sum(len(t) for t in tokens)
+        trained = count * (2 if body.get("replay", True) else 1)  # replay: as many again, about
+        n_epochs = (body.get("hyperparameters") or {}).get("n_epochs", "auto")
+        epochs = 3 if n_epochs == "auto" else int(n_epochs)
+        speed = SPEED_PARAM_TOKENS * self._threads / max(1, info["parameters"])
+        speed /= SPEED_FIXED_SHARE + (1 - SPEED_FIXED_SHARE) * share
+        windows = -(-trained // WINDOW)
+        return {
+            "object": "fine_tuning.estimate", "model": entry.id, "examples": len(examples),
+            "held_out": len(held), "tokens": count, "n_epochs": epochs,
+            "memory_bytes": need, "free_bytes": free, "fits": not free or need <= free,
+            "tokens_per_second": round(speed, 1),
+            "seconds": round(windows * WINDOW * epochs / speed),
         }  # fmt: skip
-        job_id = f"ftjob-{uuid.uuid4().hex[:24]}"
-        job = await self._run(self._store.add, job_id, entry.id, body["training_file"],
-                              body.get("validation_file"), params)  # fmt: skip
-        held_note = f" and {len(held)} held out" if held else ""
-        note = f"Validated {len(examples)} examples{held_note}; about {need / 2**30:.1f} GiB needed"
-        await self._run(self._store.add_event, job_id, "info", "message", note)
-        self._wake.set()
-        return job
 
     @staticmethod
-    def _f32_bytes(path: Path, file_bytes: int) -> int:
-        """What the weights take as F32: from the file's parameter count."""
+    def _model_shape(path: Path) -> dict[str, int]:
+        """Parameters, F32 bytes and layer count, from the file's header."""
         try:
-            return 4 * read_gguf(path).parameter_count
+            info = read_gguf(path)
+            arch = str(info.metadata.get("general.architecture", ""))
+            layers = int(info.metadata.get(f"{arch}.block_count", 0))
+            params = info.parameter_count
         except (HearthError, OSError, ValueError):
-            return file_bytes * 8  # a 4-bit file, the smallest usual type: an upper bound
+            layers, params = 0, path.stat().st_size * 2  # a 4-bit file: an upper bound
+        return {"parameters": params, "f32_bytes": 4 * params, "layers": layers}
+
+    async def training_file(self, conversation_ids: list[str], filename: str) -> dict[str, Any]:
+        """Stored conversations as training data (chat JSONL, purpose fine-tune): each one's
+        system prompt, user turns and finished answers; tool turns and cut-off replies left out."""
+        lines = []
+        for conv_id in conversation_ids:
+            conv = await self._run(self._conversations.get, conv_id)
+            system = conv.system_prompt
+            messages = [{"role": "system", "content": system}] if system else []
+            for m in await self._run(self._conversations.messages, conv_id):
+                usable = m.role in ("user", "assistant") and m.content.strip()
+                if usable and not m.interrupted and not m.tool_calls:
+                    messages.append({"role": m.role, "content": m.content})
+            while messages and messages[-1]["role"] != "assistant":
+                messages.pop()  # ends on an answer: a last question without one teaches nothing
+            if any(m["role"] == "user" for m in messages):
+                lines.append(json.dumps({"messages": messages}, ensure_ascii=False))
+        if not lines:
+            raise InvalidInput("none of these conversations has a question and its answer",
+                               param="conversation_ids")  # fmt: skip
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        return await self._run(self._files.add_bytes, data, filename, "fine-tune")
 
     async def _examples(self, file_id: str, param: str) -> list[Example]:
         stored = await self._run(self._files.get, file_id)

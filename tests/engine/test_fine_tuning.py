@@ -100,8 +100,67 @@ def test_bad_files_and_oversized_jobs_are_refused_with_reasons(tmp_path: Path) -
         with pytest.raises(openai.BadRequestError, match=r"needs about \d+\.\d GiB"):
             sdk.fine_tuning.jobs.create(model=BASE, training_file=_upload(sdk, "ok.jsonl", good))
         assert sdk.fine_tuning.jobs.list().data == []
+        _estimates_and_conversations(engine, _upload(sdk, "ok.jsonl", good))
     finally:
         engine.process.stop()
+
+
+def _estimates_and_conversations(engine: RunningEngine, good: str) -> None:
+    """An estimate says what a job would need before anything runs; stored conversations
+    become a training file of their user turns and finished answers."""
+    with engine.http() as http:
+        whole = http.post("/v1/fine_tuning/estimates", json={"model": BASE, "training_file": good})
+        assert whole.status_code == 200, whole.text
+        full = whole.json()
+        assert full["examples"] == 10, full
+        assert full["fits"] is False, full
+        assert full["free_bytes"] == 100 << 20, full
+        assert full["memory_bytes"] > 2 << 30, full
+        # Ten question/answer pairs in the model's template: more than the answers' words alone.
+        assert full["tokens"] > 10 * len(ANSWER.split()), full
+        assert full["seconds"] > 0, full
+        upper = http.post("/v1/fine_tuning/estimates",
+                          json={"model": BASE, "training_file": good, "upper_layers": 8}).json()  # fmt: skip
+        assert upper["memory_bytes"] < full["memory_bytes"] * 0.7, (upper, full)
+        assert upper["tokens_per_second"] > full["tokens_per_second"], (upper, full)
+        assert http.get("/v1/fine_tuning/jobs").json()["data"] == []  # nothing queued
+
+        ids = []
+        for question in QUESTIONS:
+            conv = http.post("/v1/conversations", json={"system_prompt": "Be brief."}).json()
+            turns = [{"role": "user", "content": "Hello"},
+                     {"role": "assistant", "content": "Hi.", "interrupted": True},
+                     {"role": "user", "content": question},
+                     {"role": "assistant", "content": ANSWER},
+                     {"role": "user", "content": "a last question, not answered"}]  # fmt: skip
+            recorded = http.post(
+                f"/v1/conversations/{conv['id']}/records", json={"messages": turns}
+            )
+            assert recorded.status_code == 201, recorded.text
+            ids.append(conv["id"])
+        unanswered = http.post("/v1/conversations", json={}).json()["id"]
+        http.post(f"/v1/conversations/{unanswered}/records",
+                  json={"messages": [{"role": "user", "content": "no answer"}]})  # fmt: skip
+        made = http.post("/v1/fine_tuning/training_files",
+                         json={"conversation_ids": [*ids, unanswered]})  # fmt: skip
+        assert made.status_code == 200, made.text
+        assert made.json()["purpose"] == "fine-tune"
+        lines = http.get(f"/v1/files/{made.json()['id']}/content").text.splitlines()
+        assert len(lines) == len(QUESTIONS), lines  # the unanswered one left out
+        assert json.loads(lines[0])["messages"] == [
+            {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"},
+            {"role": "user", "content": QUESTIONS[0]}, {"role": "assistant", "content": ANSWER},
+        ]  # the cut-off reply and the last, unanswered question are not taught  # fmt: skip
+        checked = http.post("/v1/fine_tuning/estimates",
+                            json={"model": BASE, "training_file": made.json()["id"]}).json()  # fmt: skip
+        assert checked["examples"] == len(QUESTIONS), checked
+        nothing = http.post(
+            "/v1/fine_tuning/training_files", json={"conversation_ids": [unanswered]}
+        )
+        assert nothing.status_code == 400, nothing.text
+        assert nothing.json()["error"]["param"] == "conversation_ids"
+        missing = http.post("/v1/fine_tuning/training_files", json={"conversation_ids": ["conv_x"]})
+        assert missing.status_code == 404, missing.text
 
 
 @pytest.mark.timeout(900)
