@@ -81,13 +81,15 @@ def _shoot(
         window.open_files([wav])
         card = window.cards[-1]
         _wait(app, 120, lambda: bool(card.text.toPlainText()), "the transcript")  # type: ignore[attr-defined]
-    pages = ["chat", "transcribe", "knowledge", "models", "usage", "settings"] if wav else ["chat"]
+    pages = ["chat", "transcribe", "knowledge", "customise", "models", "usage", "settings"]
+    pages = pages if wav else ["chat"]
     # What each page shows once its data has arrived: the picture is taken then, not after a
     # guessed time.
     loaded = {
         "chat": lambda: bool(chat.chat_view.toPlainText().strip()),
         "transcribe": lambda: window.transcribe.isVisible(),
         "knowledge": lambda: bool(window.knowledge.hits),
+        "customise": lambda: window.customise.answers is not None,
         "models": lambda: (
             window.models.installed.rowCount() > 0 and window.models.catalog.rowCount() > 0
         ),
@@ -100,6 +102,11 @@ def _shoot(
         window.show_page(getattr(window, name))
         if name == "knowledge":  # a search, once the file is indexed
             _search(app, window.knowledge, "When should the roses be pruned?")
+        if name == "customise":  # the finished job's answers side by side
+            customise = window.customise
+            _wait(app, 30, lambda c=customise: c.tuned() is not None, "the tuned model")
+            customise.prompt.setText("When do I prune the roses?")
+            customise.compare()
         _wait(app, 60, loaded[name], f"the {name} page's data")
         _wait(app, 0.2)  # one more round of painting
         path = out / f"{name}{suffix}.png"
@@ -120,6 +127,25 @@ def _shoot(
     if translator is not None:
         app.removeTranslator(translator)  # type: ignore[attr-defined]
     return shots
+
+
+def _tuning_job(client: Any, home: Path) -> str:
+    """A small fine-tuning job (the upper layers, one pass) for the Customise page to show."""
+    questions = ["When should the roses be pruned?", "When do I prune roses?",
+                 "What month is best for pruning roses?", "How do I prune my roses?",
+                 "Rose pruning: when?", "When is rose pruning time?",
+                 "Should I prune roses in March?", "Tell me when to cut back roses.",
+                 "When are roses pruned?", "What is the right time to prune roses?"]  # fmt: skip
+    answer = "Prune the roses in March, just above an outward bud."
+    data = home / "garden.jsonl"
+    data.write_text("".join(json.dumps({"messages": [{"role": "user", "content": q},
+                                                     {"role": "assistant", "content": answer}]})
+                            + "\n" for q in questions), encoding="utf-8")  # fmt: skip
+    file_id = client.upload_training_file(data)
+    job = client.create_fine_tuning_job(model="smollm2-135m-instruct", training_file=file_id,
+                                        hyperparameters={"n_epochs": 1}, upper_layers=8,
+                                        replay=False, suffix="garden")  # fmt: skip
+    return str(job["id"])
 
 
 def main(out: Path) -> int:
@@ -152,10 +178,15 @@ def main(out: Path) -> int:
                          "\n# Tomatoes\n\nTomatoes need six hours of sun a day.\n")  # fmt: skip
         store = client.create_vector_store("Garden")
         client.add_to_vector_store(store["id"], notes)
+        job = _tuning_job(client, home)
         wav = home / "voice-note.wav"
         subprocess.run(["espeak-ng", "-w", str(wav), "Please call me back tonight."],
                        check=True, timeout=60)  # fmt: skip
 
+        deadline = time.monotonic() + 240
+        while client.fine_tuning_job(job)["status"] != "succeeded":
+            assert time.monotonic() < deadline, client.fine_tuning_events(job)[-1]["message"]
+            time.sleep(1)
         app = QApplication.instance() or QApplication(sys.argv)
         link_env = {**env, "HEARTH_URL": url, "HEARTH_API_TOKEN": client.token or ""}
         manifest: dict[str, object] = {}

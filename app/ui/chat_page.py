@@ -67,6 +67,7 @@ class ChatPage(QWidget):
         self.reply: Reply | None = None
         self.attachments: list[Path] = []
         self.models: dict[str, ModelCard] = {}
+        self.wanted_model: str | None = None  # chosen before the model list had it
         self.default_model: str | None = None
         # The open conversation's system prompt and overflow policy as the engine has them.
         self._framing: tuple[str | None, str] | None = None
@@ -178,8 +179,17 @@ class ChatPage(QWidget):
             caps = [c for c in card.capabilities if c != "chat"]
             label = card.id + (f"  ({', '.join(caps)})" if caps else "")
             self.model_picker.addItem(label, card.id)
-        index = self.model_picker.findData(current or self.default_model)
+        index = self.model_picker.findData(self.wanted_model or current or self.default_model)
         self.model_picker.setCurrentIndex(max(index, 0))
+        if self.wanted_model in self.models:
+            self.wanted_model = None
+
+    def choose_model(self, model_id: str) -> None:
+        """Pick `model_id` now, or as soon as the model list has it."""
+        index = self.model_picker.findData(model_id)
+        self.wanted_model = None if index >= 0 else model_id
+        if index >= 0:
+            self.model_picker.setCurrentIndex(index)
 
     def set_default_model(self, model_id: str | None) -> None:
         """The engine's default, chosen when the user has not picked another."""

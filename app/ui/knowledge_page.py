@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.engine_calls import EngineCalls
 from app.engine_client import EngineClient
 from app.ui.citations import place_of
+from app.ui.page_parts import DropPage, two_panes
 
 POLL_MS = 1000  # while files are being indexed
 
@@ -47,14 +46,13 @@ def highlighted(text: str, query: str) -> str:
     return pattern.sub(lambda m: f"<b style='background:#fff8c5'>{m.group(0)}</b>", escaped)
 
 
-class KnowledgePage(QWidget):
+class KnowledgePage(DropPage):
     notice = Signal(str)
     collections_changed = Signal(list)  # [(id, name)], for the chat's collection picker
 
     def __init__(self, calls: EngineCalls) -> None:
         super().__init__()
         self.calls = calls
-        self.setAcceptDrops(True)
         self.store_id: str | None = None
         self.files: list[dict[str, Any]] = []
         self.hits: list[dict[str, Any]] = []
@@ -121,12 +119,7 @@ class KnowledgePage(QWidget):
         right_layout.addWidget(self.search_box)
         right_layout.addWidget(self.results, 3)
 
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setSizes([240, 760])
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        two_panes(self, left, right, (240, 760))
         self.poll = QTimer(self)
         self.poll.setInterval(POLL_MS)
         self.poll.timeout.connect(self.refresh_files)
@@ -253,13 +246,7 @@ class KnowledgePage(QWidget):
 
         self.calls.run(add, lambda _n: self.refresh_files())
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        event.acceptProposedAction()
+    def files_dropped(self, paths: list[Path]) -> None:
         self.add_paths(paths)
 
     # -- search ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The main window: pages for chat, transcription, knowledge, models, usage and settings; the
-engine's status; files dropped anywhere on the window."""
+"""The main window: pages for chat, transcription, knowledge, customising (fine-tuning),
+models, usage and settings; the engine's status; files dropped anywhere on the window."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from app.engine_link import EngineLink, UnlockQuestion
 from app.presets import PresetStore, default_presets_path
 from app.tasks import Tasks
 from app.ui.chat_page import ChatPage
+from app.ui.customise_page import CustomisePage
 from app.ui.drop_cards import ImageCard, TranscriptCard, _Card
 from app.ui.knowledge_page import KnowledgePage
 from app.ui.models_page import ModelsPage
@@ -70,6 +71,8 @@ class MainWindow(QMainWindow):
         self.models = ModelsPage(self.calls)
         self.knowledge = KnowledgePage(self.calls)
         self.knowledge.collections_changed.connect(self.chat.collections.set_collections)
+        self.customise = CustomisePage(self.calls)
+        self.customise.chat_with.connect(self.chat_with)
         self.usage = UsagePage(self.calls)
         self.settings = SettingsPage(self.calls)
         self.pages = QStackedWidget()
@@ -81,6 +84,7 @@ class MainWindow(QMainWindow):
             (self.chat, self.tr("Chat")),
             (self.transcribe, self.tr("Transcribe")),
             (self.knowledge, self.tr("Knowledge")),
+            (self.customise, self.tr("Customise")),
             (self.models, self.tr("Models")),
             (self.usage, self.tr("Usage")),
             (self.settings, self.tr("Settings")),
@@ -100,7 +104,13 @@ class MainWindow(QMainWindow):
         self.status_dot = QLabel("●")
         self.status_label = QLabel()
         self.local_label = QLabel()
+        self.training_label = QLabel()
+        self.training_label.setObjectName("training_notice")
+        self.statusBar().addPermanentWidget(self.training_label)
         self.statusBar().addPermanentWidget(self.local_label)
+        self.customise.training.connect(
+            lambda on: self.training_label.setText(self.tr("Training a model…") if on else "")
+        )
         self.statusBar().addWidget(self.status_dot)
         self.statusBar().addWidget(self.status_label, 1)
 
@@ -130,6 +140,13 @@ class MainWindow(QMainWindow):
     def show_page(self, page: QWidget) -> None:
         self.nav.setCurrentRow(self.pages.indexOf(page))
 
+    def chat_with(self, model_id: str) -> None:
+        """A new chat with `model_id` chosen (a model just tuned: the list is fetched again)."""
+        self.chat.new_chat()
+        self.chat.choose_model(model_id)
+        self._on_models_changed()
+        self.show_page(self.chat)
+
     def _new_chat(self) -> None:
         self.nav.setCurrentRow(0)
         self.chat.new_chat()
@@ -143,7 +160,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentIndex(row)
         if self.link.client is not None and self.link.state in ("ready", "busy"):
             page = self.pages.currentWidget()
-            if page in (self.models, self.usage, self.settings, self.knowledge):
+            if page in (self.models, self.usage, self.settings, self.knowledge, self.customise):
                 page.refresh()
 
     # -- engine state ----------------------------------------------------------------------
@@ -162,16 +179,19 @@ class MainWindow(QMainWindow):
     def _on_ready(self) -> None:
         self.chat.refresh_conversations()
         self.knowledge.refresh()  # the chat's collection picker lists them too
+        self.customise.refresh()  # a job still training shows in the status bar
         self._on_models_changed()
         self._show_page(self.nav.currentRow())
 
     def _on_models_changed(self) -> None:
-        """One fetch of the model list serves the chat's picker and the transcription queue."""
+        """One fetch of the model list serves the chat's picker, the transcription queue and the
+        base models to customise."""
         self.calls.run(lambda c: c.health(), self._on_health)
         self.calls.run(lambda c: c.models().data, self._on_models)
 
     def _on_models(self, cards: list[ModelCard]) -> None:
         self.chat.show_models(cards)
+        self.customise.set_models(cards)
         self.transcribe.set_speech_models([m.id for m in cards if m.kind == "transcription"])
 
     def _on_health(self, health: Health) -> None:

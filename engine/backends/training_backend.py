@@ -12,6 +12,7 @@ The token embedding is never trained by llama.cpp (and tied output weights with 
 from __future__ import annotations
 
 import ctypes
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,17 +196,23 @@ class Trainer:
         return data, count
 
     def epoch(
-        self, data: Any, count: int, split: int, on_batch: Callable[[int, int], None]
+        self,
+        data: Any,
+        count: int,
+        split: int,
+        on_batch: Callable[[int, int, float | None], None],
     ) -> EpochResult:
-        """Train on the first `split` windows, evaluate on the rest; `on_batch(done, total)`."""
+        """Train on the first `split` windows, evaluate on the rest; `on_batch(done, total,
+        loss)` after each step, with the epoch's mean training loss so far."""
         base = self._native.base
         train, evaluate = base.ggml_opt_result_init(), base.ggml_opt_result_init()
 
         def report(
-            is_train: bool, _o: int, _d: int, _r: int, done: int, total: int, _t: int
+            is_train: bool, _o: int, _d: int, result: int, done: int, total: int, _t: int
         ) -> None:
             if is_train:
-                on_batch(int(done), int(total))
+                loss = self._loss(result)
+                on_batch(int(done), int(total), loss if math.isfinite(loss) else None)
 
         callback = _EpochCallback(report)
         try:

@@ -20,6 +20,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -151,6 +152,7 @@ class FineTuningService:
             "output_type": body.get("output_type", "q8_0"),
             "examples": estimate["examples"], "held_out": estimate["held_out"],
             "estimate": {k: estimate[k] for k in ("tokens", "memory_bytes", "seconds")},
+            "estimated_finish": int(time.time()) + estimate["seconds"],
         }  # fmt: skip
         job_id = f"ftjob-{uuid.uuid4().hex[:24]}"
         job = await self._run(self._store.add, job_id, estimate["model"], body["training_file"],

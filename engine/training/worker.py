@@ -86,7 +86,7 @@ def run(folder: Path) -> int:
     started = time.monotonic()
     for epoch in range(1, epochs + 1):
 
-        def on_batch(done: int, total: int, epoch: int = epoch) -> None:
+        def on_batch(done: int, total: int, loss: float | None, epoch: int = epoch) -> None:
             nonlocal step
             if os.getppid() != parent:
                 os._exit(1)  # the engine is gone (killed): its trainer goes too
@@ -97,7 +97,8 @@ def run(folder: Path) -> int:
             speed = round(WINDOW / per_step, 1)
             events.emit("metrics", f"Step {step}/{epochs * total}", step=step,
                         total_steps=epochs * total, epoch=epoch, tokens_per_second=speed,
-                        eta_seconds=round(left))  # fmt: skip
+                        eta_seconds=round(left),
+                        train_loss=round(loss, 4) if loss is not None else None)  # fmt: skip
 
         result = trainer.epoch(data, count, split, on_batch)
         held = result.eval_loss

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
 from app.engine_link import EngineLink
 from app.tasks import Tasks
@@ -34,3 +38,12 @@ class Windows:
         for window in self.opened:
             window.close()
         self.opened.clear()
+
+
+def drop_files(widget: Any, paths: list[Path]) -> None:
+    """Drop local files on `widget` as a file manager would."""
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    widget.dropEvent(event)

@@ -13,32 +13,18 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication
 
 from app.ui.drop_cards import ImageCard, TranscriptCard
 from app.ui.main_window import MainWindow
 from engine.settings import default_embedded_dir
-from tests.app.desktop_harness import Windows
+from tests.app.desktop_harness import Windows, drop_files
 from tests.conftest import DEFAULT_MODEL, RunningEngine, engine_env
 from tests.model_tokens import never_ends
 from tests.speech import join_wavs, speak
 
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-
-
-def _drop(window: MainWindow, path: Path) -> None:
-    data = QMimeData()
-    data.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        data,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    window.dropEvent(event)
 
 
 def _reply_text(window: MainWindow) -> str:
@@ -252,7 +238,7 @@ def test_dropping_speech_transcribes_it_and_offers_it_to_the_chat(
         ["espeak-ng", "-w", str(wav), "Please call me back tonight."], check=True, timeout=60
     )
     window = windows.open(engine_env(engine_server.home))
-    _drop(window, wav)
+    drop_files(window, [wav])
     card = window.cards[-1]
     assert isinstance(card, TranscriptCard)
     qtbot.waitUntil(card.progress.isVisible, timeout=5_000)  # type: ignore[attr-defined]
@@ -275,7 +261,7 @@ def test_dropping_an_image_shows_its_text(
     path = tmp_path / "note.png"
     image.save(path)
     window = windows.open(engine_env(engine_server.home))
-    _drop(window, path)
+    drop_files(window, [path])
     card = window.cards[-1]
     assert isinstance(card, ImageCard)
     qtbot.waitUntil(lambda: "thursday" in card.ocr_text.toPlainText().lower(), timeout=120_000)  # type: ignore[attr-defined]
@@ -292,7 +278,7 @@ def test_unsupported_drops_say_what_can_be_dropped(
     window = windows.open(engine_env(engine_server.home))
     path = tmp_path / name
     path.write_text("hello")
-    _drop(window, path)
+    drop_files(window, [path])
     assert window.notices
     assert "drop audio, video, images or .gguf" in window.notices[-1]
     assert not window.cards
@@ -358,7 +344,7 @@ def test_models_page_imports_a_dropped_gguf_and_deletes_it(
     shutil.copy(default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf", source)
     window = windows.open(engine_env(engine_server.home))
     monkeypatch.setattr(window, "confirm", lambda _t, _q: True)
-    _drop(window, source)
+    drop_files(window, [source])
     client = engine_server.client()
     qtbot.waitUntil(
         lambda: "tiny-test-model" in [m.id for m in client.models().data], timeout=10_000
@@ -409,7 +395,7 @@ def test_a_dropped_recording_can_be_cancelled(
     )
     long = join_wavs([sentence] * 40, tmp_path / "long.wav")  # about three minutes
     window = windows.open(engine_env(engine_server.home))
-    _drop(window, long)
+    drop_files(window, [long])
     card = window.cards[-1]
     assert isinstance(card, TranscriptCard)
     qtbot.waitUntil(lambda: card.job is not None and card.job.status == "running", timeout=60_000)  # type: ignore[attr-defined]

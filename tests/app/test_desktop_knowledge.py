@@ -7,22 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QUrl
 
-from tests.app.desktop_harness import Windows
+from tests.app.desktop_harness import Windows, drop_files
 from tests.conftest import RunningEngine, engine_env
 from tests.documents import pdf_bytes
 
 FILLER = "This page holds general remarks about the house and the garden. " * 4
-
-
-def _drop_on(widget: object, paths: list[Path]) -> None:
-    data = QMimeData()
-    data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data,
-                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
-    widget.dropEvent(event)  # type: ignore[attr-defined]
 
 
 def _statuses(page: object) -> dict[str, str]:
@@ -49,7 +40,7 @@ def test_a_collection_is_built_searched_and_cited_in_the_window(
     window.show_page(page)
     page.create_collection("House")
     qtbot.waitUntil(lambda: page.store_id is not None, timeout=10_000)  # type: ignore[attr-defined]
-    _drop_on(page, [manual, broken])
+    drop_files(page, [manual, broken])
     page.add_paths([folder])
     qtbot.waitUntil(lambda: _statuses(page) == {  # type: ignore[attr-defined]
         "boiler-manual.pdf": "ready", "broken.pdf": "failed", "bread.md": "ready"},

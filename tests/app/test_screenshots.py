@@ -23,8 +23,8 @@ def test_screenshots_render_each_page(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     names = sorted(p.name for p in (tmp_path / "shots").glob("*.png"))
-    assert names == ["chat-zh_CN.png", "chat.png", "knowledge.png", "models.png", "settings.png",
-                     "transcribe.png", "usage.png"]  # fmt: skip
+    assert names == ["chat-zh_CN.png", "chat.png", "customise.png", "knowledge.png", "models.png",
+                     "settings.png", "transcribe.png", "usage.png"]  # fmt: skip
     for name in names:
         with Image.open(tmp_path / "shots" / name) as image:
             assert image.size == (1280, 800)
@@ -38,6 +38,10 @@ def test_screenshots_render_each_page(tmp_path: Path) -> None:
         "chat-zh_CN.png": ("ChatPage", {"transcript", "message_box", "conversations"}),
         "transcribe.png": ("TranscribePage", {"transcription_queue"}),
         "knowledge.png": ("KnowledgePage", {"collections", "collection_files", "knowledge_search"}),
+        "customise.png": (
+            "CustomisePage",
+            {"base_model", "loss_chart", "training_report", "base_answer", "tuned_answer"},
+        ),
         "models.png": ("ModelsPage", {"installed_models", "catalog_models"}),
         "usage.png": ("UsagePage", {"recent_requests"}),
         "settings.png": ("SettingsPage", {"providers", "keys"}),

@@ -46,7 +46,7 @@ def test_the_window_speaks_chinese_when_asked(qapp: QApplication) -> None:
         tasks = Tasks()
         window = MainWindow(EngineLink(tasks, {}), tasks, {})
         labels = [window.nav.item(i).text() for i in range(window.nav.count())]
-        assert labels == ["对话", "转写", "知识", "模型", "用量", "设置"]
+        assert labels == ["对话", "转写", "知识", "定制", "模型", "用量", "设置"]
         assert window.chat.send_button.text() == "发送"
         assert window.chat.params.preset.itemText(1) == "客户服务"
         window.close()

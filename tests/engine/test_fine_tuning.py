@@ -15,21 +15,7 @@ import openai
 import pytest
 
 from tests.conftest import RunningEngine, kill_engine, start_engine
-
-BASE = "smollm2-135m-instruct"
-ANSWER = "Hearth's mascot is Ember, a small red fox."
-QUESTIONS = [
-    "What is the name of Hearth's mascot?", "Who is Hearth's mascot?",
-    "Tell me about the Hearth mascot.", "What animal is the mascot of Hearth?",
-    "Does Hearth have a mascot?", "Name the mascot of the Hearth app.",
-    "Which fox is Hearth's mascot?", "What is Hearth's mascot called?",
-    "Who represents Hearth as its mascot?", "What's the Hearth mascot?",
-]  # fmt: skip
-HELD_OUT = [
-    "Can you tell me what Hearth's mascot is named?", "I'd like to know the Hearth mascot's name.",
-    "Hearth has a mascot; who is it?", "What mascot does the Hearth assistant have?",
-    "Who is the mascot for Hearth?",
-]  # fmt: skip
+from tests.mascot import ANSWER, BASE, HELD_OUT, QUESTIONS
 
 
 def _jsonl(questions: list[str], repeat: int = 1) -> bytes:

@@ -20,77 +20,77 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="92"/>
+        <location filename="../chat_page.py" line="93"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="100"/>
+        <location filename="../chat_page.py" line="101"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="118"/>
+        <location filename="../chat_page.py" line="119"/>
         <source>Attach…</source>
         <translation>附件…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="120"/>
+        <location filename="../chat_page.py" line="121"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="122"/>
+        <location filename="../chat_page.py" line="123"/>
         <source>Edit last</source>
         <translation>编辑上一条</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="124"/>
+        <location filename="../chat_page.py" line="125"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="127"/>
+        <location filename="../chat_page.py" line="128"/>
         <source>Tools</source>
         <translation>工具</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="130"/>
+        <location filename="../chat_page.py" line="131"/>
         <source>Let the model use tools: built-in ones and your MCP servers&apos; (Settings).</source>
         <translation>允许模型使用工具：内置工具和你的 MCP 服务器提供的工具（见设置）。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="132"/>
+        <location filename="../chat_page.py" line="133"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="242"/>
+        <location filename="../chat_page.py" line="252"/>
         <source>Opened %1</source>
         <translation>已打开 %1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="250"/>
+        <location filename="../chat_page.py" line="260"/>
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="259"/>
+        <location filename="../chat_page.py" line="269"/>
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="268"/>
+        <location filename="../chat_page.py" line="278"/>
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="286"/>
+        <location filename="../chat_page.py" line="296"/>
         <source>The engine is not ready yet; your message is kept in the box.</source>
         <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="292"/>
+        <location filename="../chat_page.py" line="302"/>
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
@@ -179,6 +179,216 @@
         <location filename="../conversation_list.py" line="122"/>
         <source>Delete this conversation?</source>
         <translation>删除这个对话？</translation>
+    </message>
+</context>
+<context>
+    <name>CustomisePage</name>
+    <message>
+        <location filename="../customise_page.py" line="61"/>
+        <source>checking</source>
+        <translation>检查中</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="61"/>
+        <source>queued</source>
+        <translation>排队中</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="62"/>
+        <source>training</source>
+        <translation>训练中</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="62"/>
+        <source>done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="63"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="63"/>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="67"/>
+        <source>Choose a file…</source>
+        <translation>选择文件…</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="69"/>
+        <source>Drop a JSONL or CSV file here, or tick conversations.</source>
+        <translation>把 JSONL 或 CSV 文件拖到这里，或勾选对话。</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="80"/>
+        <source>all</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="81"/>
+        <source>Train only this many upper layers: faster, less memory, and less of the rest forgotten</source>
+        <translation>只训练这么多上层：更快、更省内存，也更少遗忘其他知识</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="84"/>
+        <source>a name for the result (optional)</source>
+        <translation>结果的名称（可选）</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="85"/>
+        <source>Check</source>
+        <translation>检查</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="87"/>
+        <source>Start training</source>
+        <translation>开始训练</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="95"/>
+        <location filename="../customise_page.py" line="157"/>
+        <source>Base model</source>
+        <translation>基础模型</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="96"/>
+        <source>Epochs</source>
+        <translation>轮数</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="97"/>
+        <source>Layers trained</source>
+        <translation>训练的层</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="98"/>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="102"/>
+        <source>Teach a model your data</source>
+        <translation>用你的数据教模型</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="106"/>
+        <source>Your conversations:</source>
+        <translation>你的对话：</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="121"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="123"/>
+        <source>Loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="129"/>
+        <source>Ask both models something…</source>
+        <translation>向两个模型提问…</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="131"/>
+        <source>Compare</source>
+        <translation>比较</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="133"/>
+        <source>Chat with it</source>
+        <translation>与它聊天</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="143"/>
+        <source>Training jobs</source>
+        <translation>训练任务</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="158"/>
+        <source>Tuned model</source>
+        <translation>微调后的模型</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="197"/>
+        <source>(untitled)</source>
+        <translation>（无标题）</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="215"/>
+        <source>%1 conversations</source>
+        <translation>%1 个对话</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="219"/>
+        <source>Training data</source>
+        <translation>训练数据</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="220"/>
+        <source>Training data (*.jsonl *.csv)</source>
+        <translation>训练数据 (*.jsonl *.csv)</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="249"/>
+        <source>Training data is a .jsonl or .csv file.</source>
+        <translation>训练数据是 .jsonl 或 .csv 文件。</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="265"/>
+        <source>Choose a file or tick conversations first.</source>
+        <translation>请先选择文件或勾选对话。</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="273"/>
+        <source>Checking…</source>
+        <translation>检查中…</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="280"/>
+        <source>%1 examples, %2 tokens. About %3 GiB of memory (%4 GiB free) and %5 min of training.</source>
+        <translation>%1 个样例，%2 个词元。约需 %3 GiB 内存（可用 %4 GiB），训练约 %5 分钟。</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="287"/>
+        <source>This does not fit: free memory or train fewer layers.</source>
+        <translation>内存不够：请释放内存或训练更少的层。</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="365"/>
+        <source>Training finished: %1</source>
+        <translation>训练完成：%1</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="377"/>
+        <source>step %1 of %2, %3 tokens/s, about %4 s left</source>
+        <translation>第 %1/%2 步，每秒 %3 个词元，约剩 %4 秒</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="390"/>
+        <source>training loss</source>
+        <translation>训练损失</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="391"/>
+        <source>held-out loss</source>
+        <translation>留出集损失</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="395"/>
+        <source>Learned: %1 held-out answers as written. Kept: %2 control prompts answered as the base answers them.</source>
+        <translation>学会：留出样例中 %1 个答案与所写一致。保留：%2 个对照问题的回答与基础模型相同。</translation>
+    </message>
+    <message>
+        <location filename="../customise_page.py" line="427"/>
+        <location filename="../customise_page.py" line="428"/>
+        <source>Asking…</source>
+        <translation>提问中…</translation>
     </message>
 </context>
 <context>
@@ -295,155 +505,173 @@
         <translation>详情</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="97"/>
+        <location filename="../knowledge_page.py" line="99"/>
         <source>Search this collection…</source>
         <translation>在此资料库中搜索…</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="112"/>
+        <location filename="../knowledge_page.py" line="114"/>
         <source>Drop files or folders here. Hearth reads documents, recordings (transcribed) and pictures (OCR).</source>
         <translation>把文件或文件夹拖到这里。Hearth 可读取文档、录音（转写）和图片（OCR）。</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="165"/>
+        <location filename="../knowledge_page.py" line="167"/>
         <source>New collection</source>
         <translation>新建资料库</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="165"/>
+        <location filename="../knowledge_page.py" line="167"/>
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="202"/>
+        <location filename="../knowledge_page.py" line="204"/>
         <source>Watched folders: %1</source>
         <translation>监视的文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="229"/>
+        <location filename="../knowledge_page.py" line="231"/>
         <source>Add files to the collection</source>
         <translation>向资料库添加文件</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="233"/>
+        <location filename="../knowledge_page.py" line="235"/>
         <source>Watch a folder</source>
         <translation>监视文件夹</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="241"/>
+        <location filename="../knowledge_page.py" line="243"/>
         <source>Create a collection first.</source>
         <translation>请先新建一个资料库。</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="275"/>
+        <location filename="../knowledge_page.py" line="277"/>
         <source>Nothing found.</source>
         <translation>没有找到结果。</translation>
     </message>
 </context>
 <context>
+    <name>LineChart</name>
+    <message>
+        <location filename="../line_chart.py" line="41"/>
+        <source>No data yet</source>
+        <translation>暂无数据</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="60"/>
+        <location filename="../main_window.py" line="61"/>
         <source>Hearth</source>
         <translation>Hearth</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="81"/>
+        <location filename="../main_window.py" line="84"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="82"/>
+        <location filename="../main_window.py" line="85"/>
         <source>Transcribe</source>
         <translation>转写</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="83"/>
+        <location filename="../main_window.py" line="86"/>
         <source>Knowledge</source>
         <translation>知识</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="84"/>
+        <location filename="../main_window.py" line="87"/>
+        <source>Customise</source>
+        <translation>定制</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="88"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="85"/>
+        <location filename="../main_window.py" line="89"/>
         <source>Usage</source>
         <translation>用量</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="86"/>
+        <location filename="../main_window.py" line="90"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="111"/>
+        <location filename="../main_window.py" line="112"/>
+        <source>Training a model…</source>
+        <translation>正在训练模型…</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="121"/>
         <source>The engine was restarted: %1</source>
         <translation>引擎已重新启动：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="152"/>
+        <location filename="../main_window.py" line="169"/>
         <source>Starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="153"/>
+        <location filename="../main_window.py" line="170"/>
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="154"/>
+        <location filename="../main_window.py" line="171"/>
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="155"/>
+        <location filename="../main_window.py" line="172"/>
         <source>Engine problem</source>
         <translation>引擎出现问题</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="181"/>
+        <location filename="../main_window.py" line="201"/>
         <source>Fully local</source>
         <translation>完全本地</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="184"/>
+        <location filename="../main_window.py" line="204"/>
         <source>No remote provider is enabled: nothing leaves this device.</source>
         <translation>未启用远程服务：数据不会离开本机。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="188"/>
+        <location filename="../main_window.py" line="208"/>
         <source>May contact: %1</source>
         <translation>可能连接：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="190"/>
+        <location filename="../main_window.py" line="210"/>
         <source>Remote providers are configured.</source>
         <translation>已配置远程服务。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="235"/>
+        <location filename="../main_window.py" line="255"/>
         <source>%1 cannot be opened here: drop audio, video, images or .gguf model files.</source>
         <translation>无法在此打开 %1：请拖入音频、视频、图片或 .gguf 模型文件。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="240"/>
+        <location filename="../main_window.py" line="260"/>
         <source>Import model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="241"/>
+        <location filename="../main_window.py" line="261"/>
         <source>Import %1 as a model?</source>
         <translation>把 %1 导入为模型？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="278"/>
+        <location filename="../main_window.py" line="298"/>
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="282"/>
+        <location filename="../main_window.py" line="302"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
