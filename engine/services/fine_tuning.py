@@ -114,10 +114,20 @@ class FineTuningService:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def open(self) -> None:
+        """Jobs the engine was training when it stopped go on from their last checkpoint, or
+        fail with the reason when they had none yet (nothing is installed before success)."""
         for job_id in await self._run(self._store.with_status, "running", "validating_files"):
-            # Nothing was installed: that happens only once a job has succeeded.
+            folder = self._work / job_id
+            if (folder / "resume.json").exists() and (folder / "checkpoint.gguf").exists():
+                await self._run(self._store.set_status, job_id, "queued")
+                await self._run(self._store.add_event, job_id, "info", "message",
+                                "The engine restarted; the job goes on from its last "
+                                "checkpoint")  # fmt: skip
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
             await self._fail(job_id, "engine_restarted", "The engine stopped while this job was "
-                             "training; create the job again to train from the start.")  # fmt: skip
+                             "training, before its first checkpoint; create the job again to "
+                             "train from the start.")  # fmt: skip
         self._task = asyncio.create_task(self._loop())
 
     async def close(self) -> None:
@@ -289,27 +299,9 @@ class FineTuningService:
             rng.shuffle(examples)
             cut = max(1, len(examples) // 5)
             held, examples = examples[:cut], examples[cut:]
-        conversations = [e.messages for e in examples]
-        if params["replay"]:
-            conversations += await self._replay(job["model"], min(len(REPLAY_PROMPTS),
-                                                                  len(examples)))  # fmt: skip
-        rng.shuffle(conversations)
-        entry, train, template = await self._generation.training_tokens(job["model"], conversations)
-        _entry, held_tokens, _t = await self._generation.training_tokens(
-            job["model"], [e.messages for e in held]
-        )
         folder = self._work / job_id
-        folder.mkdir(parents=True, exist_ok=True)
-        spec = {
-            "base_path": str(entry.path), "threads": self._threads,
-            "learning_rate": 1e-4 * params["hyperparameters"]["learning_rate_multiplier"],
-            "n_epochs": params["hyperparameters"]["n_epochs"],
-            "upper_layers": params["upper_layers"], "output_type": params["output_type"],
-            "chat_template": template,
-            "train_tokens": [t for seq in train for t in seq],
-            "held_out_tokens": [t for seq in held_tokens for t in seq],
-        }  # fmt: skip
-        (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+        if not (folder / "resume.json").exists():  # else its spec and checkpoint are there
+            await self._prepare(job, params, examples, held, rng, folder)
         code = await self._follow(job_id, folder)
         status = (await self._run(self._store.get, job_id))["status"]
         if status == "cancelled":
@@ -324,6 +316,30 @@ class FineTuningService:
             raise TrainingFailed(reason)
         await self._install(job_id, job, params, result, held)
         shutil.rmtree(folder, ignore_errors=True)
+
+    async def _prepare(self, job: dict[str, Any], params: dict[str, Any], examples: list[Example],
+                       held: list[Example], rng: random.Random, folder: Path) -> None:  # fmt: skip
+        """The worker's spec: the data (with replay) as tokens in the model's own template."""
+        conversations = [e.messages for e in examples]
+        if params["replay"]:
+            conversations += await self._replay(job["model"], min(len(REPLAY_PROMPTS),
+                                                                  len(examples)))  # fmt: skip
+        rng.shuffle(conversations)
+        entry, train, template = await self._generation.training_tokens(job["model"], conversations)
+        _entry, held_tokens, _t = await self._generation.training_tokens(
+            job["model"], [e.messages for e in held]
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {
+            "base_path": str(entry.path), "threads": self._threads,
+            "learning_rate": 1e-4 * params["hyperparameters"]["learning_rate_multiplier"],
+            "n_epochs": params["hyperparameters"]["n_epochs"],
+            "upper_layers": params["upper_layers"], "output_type": params["output_type"],
+            "chat_template": template,
+            "train_tokens": [t for seq in train for t in seq],
+            "held_out_tokens": [t for seq in held_tokens for t in seq],
+        }  # fmt: skip
+        (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
 
     async def _replay(self, model: str, count: int) -> list[list[dict[str, str]]]:
         """The base model's own answers to everyday prompts, to train beside the user's data."""
@@ -348,7 +364,8 @@ class FineTuningService:
             [sys.executable, "-m", "engine.training.worker", str(folder)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        events, offset = folder / "events.jsonl", 0
+        events = folder / "events.jsonl"
+        offset = events.stat().st_size if events.exists() else 0  # a resumed job's are read
         while True:
             code = self._process.poll()
             if events.exists():

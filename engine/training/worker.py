@@ -5,7 +5,12 @@ settings), dequantizes the base to F32, trains epoch by epoch, keeps the best ep
 loss (a checkpoint each), stops early when held-out loss rises, and writes the result in the
 chosen type with the base's chat template and context length restored. Every step is a line in
 `events.jsonl`, which the engine reads; a crash or an out-of-memory kill ends only this process,
-and the engine reads why from what is there."""
+and the engine reads why from what is there.
+
+Each checkpoint is the F32 model after an epoch that improved the held-out loss, with
+`resume.json` (that epoch, the step, the loss) written after it: a worker started again on the
+folder (after the engine was killed) goes on from there instead of from the base. The
+optimizer's moments are not saved by llama.cpp, so they start again at the resumed epoch."""
 
 from __future__ import annotations
 
@@ -66,11 +71,18 @@ def run(folder: Path) -> int:
     parent = os.getppid()
     events = Events(folder / "events.jsonl")
     threads = int(spec["threads"])
-    f32 = folder / "base-f32.gguf"
-    events.emit("status", "Preparing the base model for training")
-    quantize(Path(spec["base_path"]), f32, FTYPE_ALL_F32, threads)
+    checkpoint, resume = folder / "checkpoint.gguf", folder / "resume.json"
+    resumed = json.loads(resume.read_text()) if resume.exists() and checkpoint.exists() else None
+    if resumed is None:
+        f32 = folder / "base-f32.gguf"
+        events.emit("status", "Preparing the base model for training")
+        quantize(Path(spec["base_path"]), f32, FTYPE_ALL_F32, threads)
+    else:
+        f32 = checkpoint
+        events.emit("status", f"Going on from the checkpoint of epoch {resumed['epoch']}")
     trainer = Trainer(f32, threads, float(spec["learning_rate"]), int(spec["upper_layers"]))
-    f32.unlink()  # read into memory; the disk space goes back
+    if resumed is None:
+        f32.unlink()  # read into memory; the disk space goes back
     train_tokens: list[int] = spec["train_tokens"]
     held_tokens: list[int] = spec["held_out_tokens"]
     data, count = trainer.dataset(train_tokens + held_tokens)
@@ -80,11 +92,11 @@ def run(folder: Path) -> int:
     what = f"{trainer.trained_tensors} tensors of {trainer.n_layer} layers"
     events.emit("status", f"Training {what} on {split * WINDOW} tokens a pass",
                 windows=count, split=split)  # fmt: skip
-    best: float | None = None
-    best_epoch = 0
-    step = 0
+    best: float | None = resumed["valid_loss"] if resumed else None
+    best_epoch = resumed["epoch"] if resumed else 0
+    step = first_step = resumed["step"] if resumed else 0
     started = time.monotonic()
-    for epoch in range(1, epochs + 1):
+    for epoch in range(best_epoch + 1, epochs + 1):
 
         def on_batch(done: int, total: int, loss: float | None, epoch: int = epoch) -> None:
             nonlocal step
@@ -92,7 +104,7 @@ def run(folder: Path) -> int:
                 os._exit(1)  # the engine is gone (killed): its trainer goes too
             step += 1
             elapsed = time.monotonic() - started
-            per_step = elapsed / step
+            per_step = elapsed / (step - first_step)
             left = per_step * (epochs * total - step)
             speed = round(WINDOW / per_step, 1)
             events.emit("metrics", f"Step {step}/{epochs * total}", step=step,
@@ -108,7 +120,11 @@ def run(folder: Path) -> int:
                     valid_loss=round(held, 4) if held is not None else None)  # fmt: skip
         if held is None or best is None or held < best:
             best, best_epoch = held, epoch
-            trainer.save(folder / "checkpoint.gguf")
+            trainer.save(folder / "checkpoint.part")
+            os.replace(folder / "checkpoint.part", checkpoint)  # whole, or the one before
+            state = {"epoch": epoch, "step": step, "valid_loss": held}
+            (folder / "resume.part").write_text(json.dumps(state), encoding="utf-8")
+            os.replace(folder / "resume.part", resume)
             events.emit("checkpoint", f"Checkpoint at epoch {epoch}", epoch=epoch, step=step,
                         train_loss=result.train_loss, valid_loss=held)  # fmt: skip
         elif held > best:
@@ -120,7 +136,7 @@ def run(folder: Path) -> int:
     events.emit("status", "Writing the tuned model")
     ftype = {"q8_0": FTYPE_Q8_0, "f16": FTYPE_F16}[spec["output_type"]]
     packed = folder / "packed.gguf"
-    quantize(folder / "checkpoint.gguf", packed, ftype, threads)
+    quantize(checkpoint, packed, ftype, threads)
     _restore_metadata(packed, folder / "result.part", Path(spec["base_path"]),
                       spec.get("chat_template"))  # fmt: skip
     packed.unlink()

@@ -2,8 +2,9 @@
 a small set teaching one fact is trained by llama.cpp in a worker process, and the tuned model
 (installed under its `ft:` name, Q8_0) answers held-out paraphrases with the fact at temperature
 0 where its base does not; bad files are refused with their line numbers, a job larger than the
-memory allowed is refused with the numbers, a cancelled job installs nothing, and a job whose
-engine was killed under it fails with the reason after the restart."""
+memory allowed is refused with the numbers, a cancelled job installs nothing, a job whose
+engine was killed under it before its first checkpoint fails with the reason after the restart,
+and one killed after a checkpoint goes on from there."""
 
 from __future__ import annotations
 
@@ -182,8 +183,39 @@ def test_a_cancelled_job_and_a_killed_engine_leave_nothing_installed(tmp_path: P
         assert "engine stopped" in failed.error.message
         assert sdk.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
         assert not [m.id for m in sdk.models.list().data if m.id.startswith("ft")]
+        # Killed after its first epoch's checkpoint, a job goes on from there after the restart.
+        resumed = sdk.fine_tuning.jobs.create(
+            model=BASE, training_file=_upload(sdk, "mascot.jsonl", _jsonl(QUESTIONS, 2)),
+            suffix="z", hyperparameters={"n_epochs": 3}, extra_body={**quick, "upper_layers": 8},
+        )  # fmt: skip
+        _wait(sdk, resumed.id, lambda j: j.status != "running" or
+              bool(list(sdk.fine_tuning.jobs.checkpoints.list(resumed.id))), 300)  # fmt: skip
+        assert sdk.fine_tuning.jobs.retrieve(resumed.id).status == "running"
+        kill_engine(again)
     finally:
         again.process.stop()
+    third = start_engine(tmp_path)
+    try:
+        sdk = _sdk(third)
+        done = _wait(sdk, resumed.id, lambda j: j.status in ("succeeded", "failed"), 600)
+        events = list(reversed(list(sdk.fine_tuning.jobs.list_events(resumed.id, limit=1000))))
+        told = [e.message for e in events]
+        assert done.status == "succeeded", told  # type: ignore[attr-defined]
+        restart = next(i for i, m in enumerate(told) if "goes on from its last checkpoint" in m)
+        going_on = next(
+            i for i, m in enumerate(told) if m.startswith("Going on from the checkpoint")
+        )
+        assert restart < going_on, told
+        # After the restart it trained only the epochs after the checkpoint's, not epoch 1 again.
+        epochs_after = {e.data["epoch"] for e in events[going_on:] if e.data and "epoch" in e.data}  # type: ignore[index,operator]
+        assert epochs_after, told
+        assert 1 not in epochs_after, (epochs_after, told)
+        name = done.fine_tuned_model  # type: ignore[attr-defined]
+        reply = sdk.chat.completions.create(model=name, max_tokens=4,
+                                            messages=[{"role": "user", "content": "Hi"}])  # fmt: skip
+        assert reply.choices[0].message.content
+    finally:
+        third.process.stop()
 
 
 @pytest.mark.timeout(1500)
