@@ -46,7 +46,8 @@ def _worker_peak(stop: threading.Event, peak: list[int]) -> None:
         time.sleep(0.5)
 
 
-def run(sdk: openai.OpenAI, model: str, epochs: int, upper_layers: int) -> str:
+def run(sdk: openai.OpenAI, model: str, epochs: int, upper_layers: int,
+        lr: float | None = None) -> str:  # fmt: skip
     train = sdk.files.create(file=("f.jsonl", _jsonl(QUESTIONS, 4)), purpose="fine-tune").id
     held = sdk.files.create(file=("h.jsonl", _jsonl(HELD_OUT)), purpose="fine-tune").id
     peak, stop = [0], threading.Event()
@@ -55,7 +56,8 @@ def run(sdk: openai.OpenAI, model: str, epochs: int, upper_layers: int) -> str:
     started = time.monotonic()
     job = sdk.fine_tuning.jobs.create(
         model=model, training_file=train, validation_file=held, seed=7,
-        hyperparameters={"n_epochs": epochs}, extra_body={"upper_layers": upper_layers},
+        hyperparameters={"n_epochs": epochs, "learning_rate_multiplier": lr or "auto"},
+        extra_body={"upper_layers": upper_layers},
     )  # fmt: skip
     while (job := sdk.fine_tuning.jobs.retrieve(job.id)).status not in (
         "succeeded", "failed", "cancelled"):  # fmt: skip
@@ -68,6 +70,7 @@ def run(sdk: openai.OpenAI, model: str, epochs: int, upper_layers: int) -> str:
     speeds = [float(d["tokens_per_second"]) for d in data if "tokens_per_second" in d]
     report = job.model_dump().get("report") or {}
     what = f"upper {upper_layers} layers" if upper_layers else "all layers"
+    what += f", learning rate ×{lr}" if lr else ""
     if job.status != "succeeded":
         return f"{model}, {what}: {job.status} ({job.error})"
     if job.fine_tuned_model:
@@ -75,8 +78,9 @@ def run(sdk: openai.OpenAI, model: str, epochs: int, upper_layers: int) -> str:
     return (
         f"{model}, {what}, {epochs} epochs: {statistics.median(speeds):.0f} training tokens/s, "
         f"trainer peak memory {peak[0] / 2**30:.2f} GiB, job {took:.0f} s; learned "
-        f"{report['learned']['held_out_answers']} held-out answers, kept "
-        f"{report['kept']['control_prompts_same_as_base']} control answers as the base gave them"
+        f"{report['learned']['held_out_answers']} held-out answers; kept "
+        f"{report['kept']['control_answers_still_right']} control answers the base got right, "
+        f"{report['kept']['control_prompts_same_as_base']} word for word"
     )
 
 
@@ -84,6 +88,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--models", default=MODELS)
+    parser.add_argument("--uppers", default="0,8", help="layers trained, 0 for all")
+    parser.add_argument("--lr", type=float, help="learning_rate_multiplier (default: auto)")
     parser.add_argument("--section", type=Path)
     args = parser.parse_args()
     lines = []
@@ -92,8 +98,8 @@ def main() -> int:
     try:
         sdk = openai.OpenAI(base_url=url + "/v1", api_key=token, max_retries=0)
         for model in args.models.split(","):
-            for upper in (0, 8):
-                lines.append(run(sdk, model, args.epochs, upper))
+            for upper in (int(u) for u in args.uppers.split(",")):
+                lines.append(run(sdk, model, args.epochs, upper, args.lr))
                 print(lines[-1], flush=True)
     finally:
         engine.stop()

@@ -37,11 +37,6 @@ POLL_MS = 1000  # while a job runs
 DATA_SUFFIXES = (".jsonl", ".csv")
 
 
-def tuned_model_id(name: str) -> str:
-    """The id /v1/models lists a tuned model by (its file's name) for its `ft:` name."""
-    return name.lower().replace(":", "-")
-
-
 class CustomisePage(DropPage):
     notice = Signal(str)
     training = Signal(bool)  # a job is running (the window says so)
@@ -171,7 +166,7 @@ class CustomisePage(DropPage):
         current = self.base_picker.currentData()
         self.base_picker.clear()
         for card in cards:
-            if card.kind == "chat" and not card.id.startswith("ft-"):
+            if card.kind == "chat":  # a tuned model can be taught more
                 self.base_picker.addItem(card.id, card.id)
         self.base_picker.setCurrentIndex(max(self.base_picker.findData(current), 0))
 
@@ -379,10 +374,11 @@ class CustomisePage(DropPage):
         report = job.get("report")
         if report:
             self.report.setText(
-                self.tr("Learned: %1 held-out answers as written. Kept: %2 control prompts "
-                        "answered as the base answers them.")
+                self.tr("Learned: %1 held-out answers as written. Kept: %2 control answers "
+                        "still right (%3 word for word as the base).")
                 .replace("%1", report["learned"]["held_out_answers"])
-                .replace("%2", report["kept"]["control_prompts_same_as_base"])
+                .replace("%2", report["kept"].get("control_answers_still_right", "?"))
+                .replace("%3", report["kept"]["control_prompts_same_as_base"])
             )  # fmt: skip
         self._update_buttons()
 
@@ -394,7 +390,7 @@ class CustomisePage(DropPage):
     # -- the result --------------------------------------------------------------------------
     def tuned(self) -> str | None:
         name = (self.job or {}).get("fine_tuned_model")
-        return tuned_model_id(name) if name else None
+        return str(name) if name else None
 
     def compare(self) -> None:
         """The same question to the base and the tuned model, at temperature 0."""

@@ -69,6 +69,7 @@ class ModelRegistry:
         self._catalog = catalog
         self.custom = CustomModelStore(settings.dirs.custom_models, settings.dirs.models)
         self._kinds: dict[tuple[str, int, int], str | None] = {}
+        self._tuned: dict[tuple[str, int, int], str | None] = {}
 
     # -- discovery -------------------------------------------------------------------------
     def entries(self) -> dict[str, ModelEntry]:
@@ -87,7 +88,7 @@ class ModelRegistry:
                 if kind is None:
                     continue  # LoRA adapters and projectors are parts, not models
                 card = self._catalog.by_file_name(path.name)
-                model_id = card.id if card else path.stem.lower()
+                model_id = card.id if card else self._tuned_name(path) or path.stem.lower()
                 if model_id in found:
                     continue  # the user's own models folder wins over the embedded one
                 stat = path.stat()
@@ -126,14 +127,37 @@ class ModelRegistry:
                 self._kinds[key] = "chat"  # listed, so that using it says what is wrong
         return self._kinds[key]
 
+    def _tuned_name(self, path: Path) -> str | None:
+        """A fine-tuned model's `ft:` name, which its file keeps as `general.name` (its file
+        name has `-` for `:`); read once per file version."""
+        if not path.stem.lower().startswith("ft-"):
+            return None
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in self._tuned:
+            try:
+                name = str(read_gguf(path).metadata.get("general.name") or "")
+            except InvalidModelFile:
+                name = ""
+            ok = name.startswith("ft:") and file_id_of(name) == path.stem.lower()
+            self._tuned[key] = name if ok else None
+        return self._tuned[key]
+
+    def find(self, name: str) -> ModelEntry | None:
+        """The entry named `name`, a fine-tuned model by its `ft:` name or its file's id."""
+        entries = self.entries()
+        if name in entries:
+            return entries[name]
+        wanted = file_id_of(name)
+        return next((e for e in entries.values() if file_id_of(e.id) == wanted), None)
+
     def resolve(self, name: str | None) -> ModelEntry:
         """The entry for a model id or alias; None means the default model."""
         if name is not None:
             check_model_name(name)
         wanted = name or self._settings.default_model
         wanted = self._settings.model_aliases.get(wanted, wanted)
-        wanted = file_id_of(wanted)
-        entry = self.entries().get(wanted)
+        entry = self.find(wanted)
         if entry is None:
             raise ModelNotFound(
                 f"The model '{name or wanted}' does not exist. GET /v1/models lists the "

@@ -7,7 +7,7 @@ Against forgetting, the base model's own answers to everyday prompts are mixed i
 (replay), a share of the examples is held out (its loss picks the best epoch and stops the
 training early), and only the upper layers can be trained. "Learned" is the held-out loss and
 how many held-out answers the tuned model gives; "kept" is how often it answers control prompts
-as its base does."""
+as its base does, and how many of those its base got right it still gets right."""
 
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ MEMORY_FIXED, MEMORY_PER_SHARE = 1.6, 3.0
 SPEED_PARAM_TOKENS = 78 * 135e6 / 2  # parameters × tokens a second, per thread, all layers
 SPEED_FIXED_SHARE = 0.4  # the forward pass, paid whatever is trained
 WINDOW = 256  # tokens a training step
+# AdamW at 1e-4 suits SmolLM2-135M; Qwen2.5 0.5B diverged at it (training loss 1.6 -> 3.2 in
+# its second epoch, nothing learned) and learned 4/5 at a quarter. "auto" scales the rate by
+# 135M / the model's parameters (at most 1).
+BASE_RATE_PARAMS = 135e6
 REPLAY_PROMPTS = [
     "What is the capital of France?", "Write one sentence about the sea.",
     "How many legs does a spider have?", "Give me a synonym for happy.", "What is 7 times 8?",
@@ -64,11 +68,19 @@ REPLAY_PROMPTS = [
     "What is the freezing point of water?", "Recommend a hobby for a rainy day.",
     "What is the main ingredient of bread?",
 ]  # fmt: skip
+# Control prompts with words a right answer holds: "kept" counts both the answers the tuned
+# model gives exactly as its base (strict: any change of weights changes some wording) and the
+# ones its base got right that it still gets right (what matters to the user).
 CONTROL_PROMPTS = [
-    "What is the capital of Italy?", "Write one sentence about the forest.",
-    "How many wheels does a bicycle have?", "What colour is grass?",
-    "Who painted the Mona Lisa?", "What is 3 plus 4?", "Name a musical instrument.",
-    "What do cows drink?",
+    ("What is the capital of Italy?", ("rome",)),
+    ("Write one sentence about the forest.", ("tree", "forest", "wood")),
+    ("How many wheels does a bicycle have?", ("two", "2")),
+    ("What colour is grass?", ("green",)),
+    ("Who painted the Mona Lisa?", ("leonardo", "vinci")),
+    ("What is 3 plus 4?", ("7", "seven")),
+    ("Name a musical instrument.", ("piano", "guitar", "violin", "drum", "flute", "trumpet",
+                                    "cello", "saxophone", "harp", "clarinet")),
+    ("What is the largest ocean on Earth?", ("pacific",)),
 ]  # fmt: skip
 
 
@@ -149,11 +161,12 @@ class FineTuningService:
                                code="insufficient_memory")  # fmt: skip
         hyper = body.get("hyperparameters") or {}
         multiplier = hyper.get("learning_rate_multiplier", "auto")
+        auto = estimate["learning_rate_multiplier"]
         params = {
             "hyperparameters": {
                 "n_epochs": estimate["n_epochs"],
                 "batch_size": 1,  # one 256-token window a step
-                "learning_rate_multiplier": 1.0 if multiplier == "auto" else float(multiplier),
+                "learning_rate_multiplier": auto if multiplier == "auto" else float(multiplier),
             },
             "suffix": body.get("suffix"), "seed": int(body.get("seed") or 42),
             "metadata": body.get("metadata"),
@@ -201,11 +214,13 @@ class FineTuningService:
         speed = SPEED_PARAM_TOKENS * self._threads / max(1, info["parameters"])
         speed /= SPEED_FIXED_SHARE + (1 - SPEED_FIXED_SHARE) * share
         windows = -(-trained // WINDOW)
+        rate = round(min(1.0, BASE_RATE_PARAMS / max(1, info["parameters"])), 3)
         return {
             "object": "fine_tuning.estimate", "model": entry.id, "examples": len(examples),
             "held_out": len(held), "tokens": count, "n_epochs": epochs,
             "memory_bytes": need, "free_bytes": free, "fits": not free or need <= free,
             "tokens_per_second": round(speed, 1),
+            "learning_rate_multiplier": rate,
             "seconds": round(windows * WINDOW * epochs / speed),
         }  # fmt: skip
 
@@ -332,6 +347,7 @@ class FineTuningService:
         folder.mkdir(parents=True, exist_ok=True)
         spec = {
             "base_path": str(entry.path), "threads": self._threads,
+            "model_name": self._tuned_name(job, params),
             "learning_rate": 1e-4 * params["hyperparameters"]["learning_rate_multiplier"],
             "n_epochs": params["hyperparameters"]["n_epochs"],
             "upper_layers": params["upper_layers"], "output_type": params["output_type"],
@@ -401,12 +417,11 @@ class FineTuningService:
 
     async def _install(self, job_id: str, job: dict[str, Any], params: dict[str, Any],
                        result: Path, held: list[Example]) -> None:  # fmt: skip
-        suffix = params.get("suffix") or "custom"
-        name = f"ft:{job['model']}:{suffix}:{job_id}"
+        name = self._tuned_name(job, params)
         self._models.mkdir(parents=True, exist_ok=True)
         target = self._models / f"{file_id_of(name)}.gguf"
         await self._run(shutil.move, result, target)
-        report = await self._report(job_id, job["model"], file_id_of(name), held)
+        report = await self._report(job_id, job["model"], name, held)
         trained = await self._run(self._trained_tokens, job_id)
         if not await self._run(self._store.set_status, job_id, "succeeded", fine_tuned_model=name,
                                report=report, trained_tokens=trained):  # fmt: skip
@@ -414,6 +429,10 @@ class FineTuningService:
             return
         await self._run(self._store.add_event, job_id, "info", "message",
                         f"The job has succeeded: {name}")  # fmt: skip
+
+    @staticmethod
+    def _tuned_name(job: dict[str, Any], params: dict[str, Any]) -> str:
+        return f"ft:{job['model']}:{params.get('suffix') or 'custom'}:{job['id']}"
 
     def _trained_tokens(self, job_id: str) -> int:
         done = [e for e in self._store.events(job_id, 10_000, None) if e["type"] == "message"]
@@ -437,14 +456,20 @@ class FineTuningService:
                 "cache_prompt": False, "max_tokens": 96})  # fmt: skip
             got, _f = await (await self._generation.start_chat(req)).collect()
             right += _normal(got).startswith(expected[: max(8, len(expected) // 2)])
-        same = 0
-        for prompt in CONTROL_PROMPTS:
+        same = base_right = still_right = 0
+        for prompt, words in CONTROL_PROMPTS:
             a, b = await self._answer(base, prompt, 24), await self._answer(tuned, prompt, 24)
             same += _normal(a) == _normal(b)
+            if any(w in _normal(a) for w in words):
+                base_right += 1
+                still_right += any(w in _normal(b) for w in words)
         checked = min(5, len(held))
         return {
             "learned": {"held_out_answers": f"{right}/{checked}",
                         "held_out_share": round(right / checked, 3) if checked else None},
             "kept": {"control_prompts_same_as_base": f"{same}/{len(CONTROL_PROMPTS)}",
-                     "share": round(same / len(CONTROL_PROMPTS), 3)},
+                     "share": round(same / len(CONTROL_PROMPTS), 3),
+                     "control_answers_still_right": f"{still_right}/{base_right}",
+                     "still_right_share": round(still_right / base_right, 3) if base_right
+                     else None},
         }  # fmt: skip

@@ -13,7 +13,7 @@ from engine.errors import InvalidInput, InvalidModelFile, ModelNotFound
 from engine.registry.catalog import Catalog, CatalogFile
 from engine.registry.downloads import Downloader, DownloadProgress, file_from_url
 from engine.registry.gguf_file import read_gguf
-from engine.registry.model_registry import ModelRegistry, file_id_of
+from engine.registry.model_registry import ModelRegistry
 from engine.registry.speech_models import SpeechModels
 from engine.schemas import CatalogEntry
 from engine.services.thread_stream import ThreadStream
@@ -114,8 +114,8 @@ class ModelManager:
     def remove(self, model_id: str) -> list[str]:
         """Delete a downloaded or imported model's files (embedded models stay). A custom
         model is only a definition over its base: removing it never touches the base's file."""
-        model_id = file_id_of(model_id)
-        entry = self._registry.entries().get(model_id)
+        entry = self._registry.find(model_id)
+        model_id = entry.id if entry is not None else model_id
         speech = self._speech.entries().get(model_id)
         found = entry or speech
         if found is None:

@@ -45,11 +45,14 @@ class Events:
         self._file.flush()
 
 
-def _restore_metadata(source: Path, target: Path, base: Path, template: str | None) -> None:
+def _restore_metadata(
+    source: Path, target: Path, base: Path, template: str | None, name: str | None
+) -> None:
     """Copy `source` to `target` with the base's metadata back: its chat template and context
     length (training drops the one and saves its window as the other), and without the keys
     llama.cpp's save adds that the base never had (a pooling type would make it an embedding
-    model; some arrays are written empty, which a GGUF writer refuses)."""
+    model; some arrays are written empty, which a GGUF writer refuses); `name` (the tuned
+    model's `ft:` name) as its general.name."""
     from gguf import GGUFReader, GGUFValueType, GGUFWriter
     from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
 
@@ -60,6 +63,8 @@ def _restore_metadata(source: Path, target: Path, base: Path, template: str | No
                MetadataDetails(GGUFValueType.UINT32, context_length(base), "")}  # fmt: skip
     if template:
         changes["tokenizer.chat_template"] = MetadataDetails(GGUFValueType.STRING, template, "")
+    if name:
+        changes["general.name"] = MetadataDetails(GGUFValueType.STRING, name, "")
     dropped = [name for name, f in reader.fields.items()
                if (name not in original.fields and not name.startswith(("general.", "GGUF.")))
                or (f.types and f.types[0] == GGUFValueType.ARRAY and not f.data)]  # fmt: skip
@@ -138,7 +143,7 @@ def run(folder: Path) -> int:
     packed = folder / "packed.gguf"
     quantize(checkpoint, packed, ftype, threads)
     _restore_metadata(packed, folder / "result.part", Path(spec["base_path"]),
-                      spec.get("chat_template"))  # fmt: skip
+                      spec.get("chat_template"), spec.get("model_name"))  # fmt: skip
     packed.unlink()
     shutil.move(folder / "result.part", folder / "result.gguf")
     events.emit("done", "Training finished", best_epoch=best_epoch, trained_tokens=step * WINDOW)

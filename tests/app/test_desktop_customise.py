@@ -64,7 +64,7 @@ def test_a_model_is_customised_from_conversations_in_the_window(
     assert page.report.text().startswith("Learned:"), page.report.text()
     qtbot.waitUntil(lambda: window.training_label.text() == "", timeout=30_000)  # type: ignore[attr-defined]
 
-    tuned = f"ft-{BASE}-mascot-{page.job['id']}"
+    tuned = f"ft:{BASE}:mascot:{page.job['id']}"  # OpenAI's name, as /v1/models lists it
     assert page.tuned() == tuned
     page.prompt.setText("Who is Hearth's mascot?")
     page.compare()

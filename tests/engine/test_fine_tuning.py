@@ -243,8 +243,9 @@ def test_a_fine_tuned_model_learns_a_fact_its_base_does_not_know(tmp_path: Path)
         assert list(sdk.fine_tuning.jobs.checkpoints.list(job.id))
         report = done.model_dump()["report"]
         assert report["learned"]["held_out_answers"].endswith("/5")
-        assert "kept" in report
-        assert name.replace(":", "-") in [m.id for m in sdk.models.list().data]
+        still, base_right = map(int, report["kept"]["control_answers_still_right"].split("/"))
+        assert 0 <= still <= base_right <= 8, report
+        assert name in [m.id for m in sdk.models.list().data]  # listed by its ft: name
         sdk.models.delete(name)
         with pytest.raises(openai.NotFoundError):
             sdk.chat.completions.create(model=name, messages=[{"role": "user", "content": "hi"}])

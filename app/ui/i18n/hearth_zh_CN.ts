@@ -184,209 +184,209 @@
 <context>
     <name>CustomisePage</name>
     <message>
-        <location filename="../customise_page.py" line="61"/>
+        <location filename="../customise_page.py" line="54"/>
         <source>checking</source>
         <translation>检查中</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="61"/>
+        <location filename="../customise_page.py" line="54"/>
         <source>queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="62"/>
+        <location filename="../customise_page.py" line="55"/>
         <source>training</source>
         <translation>训练中</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="62"/>
+        <location filename="../customise_page.py" line="55"/>
         <source>done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="63"/>
+        <location filename="../customise_page.py" line="56"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="63"/>
+        <location filename="../customise_page.py" line="56"/>
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="67"/>
+        <location filename="../customise_page.py" line="60"/>
         <source>Choose a file…</source>
         <translation>选择文件…</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="69"/>
+        <location filename="../customise_page.py" line="62"/>
         <source>Drop a JSONL or CSV file here, or tick conversations.</source>
         <translation>把 JSONL 或 CSV 文件拖到这里，或勾选对话。</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="80"/>
+        <location filename="../customise_page.py" line="73"/>
         <source>all</source>
         <translation>全部</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="81"/>
+        <location filename="../customise_page.py" line="74"/>
         <source>Train only this many upper layers: faster, less memory, and less of the rest forgotten</source>
         <translation>只训练这么多上层：更快、更省内存，也更少遗忘其他知识</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="84"/>
+        <location filename="../customise_page.py" line="77"/>
         <source>a name for the result (optional)</source>
         <translation>结果的名称（可选）</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="85"/>
+        <location filename="../customise_page.py" line="78"/>
         <source>Check</source>
         <translation>检查</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="87"/>
+        <location filename="../customise_page.py" line="80"/>
         <source>Start training</source>
         <translation>开始训练</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="95"/>
-        <location filename="../customise_page.py" line="157"/>
+        <location filename="../customise_page.py" line="88"/>
+        <location filename="../customise_page.py" line="150"/>
         <source>Base model</source>
         <translation>基础模型</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="96"/>
+        <location filename="../customise_page.py" line="89"/>
         <source>Epochs</source>
         <translation>轮数</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="97"/>
+        <location filename="../customise_page.py" line="90"/>
         <source>Layers trained</source>
         <translation>训练的层</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="98"/>
+        <location filename="../customise_page.py" line="91"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="102"/>
+        <location filename="../customise_page.py" line="95"/>
         <source>Teach a model your data</source>
         <translation>用你的数据教模型</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="106"/>
+        <location filename="../customise_page.py" line="99"/>
         <source>Your conversations:</source>
         <translation>你的对话：</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="121"/>
+        <location filename="../customise_page.py" line="114"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="123"/>
+        <location filename="../customise_page.py" line="116"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="129"/>
+        <location filename="../customise_page.py" line="122"/>
         <source>Ask both models something…</source>
         <translation>向两个模型提问…</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="131"/>
+        <location filename="../customise_page.py" line="124"/>
         <source>Compare</source>
         <translation>比较</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="133"/>
+        <location filename="../customise_page.py" line="126"/>
         <source>Chat with it</source>
         <translation>与它聊天</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="143"/>
+        <location filename="../customise_page.py" line="136"/>
         <source>Training jobs</source>
         <translation>训练任务</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="158"/>
+        <location filename="../customise_page.py" line="151"/>
         <source>Tuned model</source>
         <translation>微调后的模型</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="197"/>
+        <location filename="../customise_page.py" line="185"/>
         <source>(untitled)</source>
         <translation>（无标题）</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="215"/>
+        <location filename="../customise_page.py" line="203"/>
         <source>%1 conversations</source>
         <translation>%1 个对话</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="219"/>
+        <location filename="../customise_page.py" line="207"/>
         <source>Training data</source>
         <translation>训练数据</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="220"/>
+        <location filename="../customise_page.py" line="208"/>
         <source>Training data (*.jsonl *.csv)</source>
         <translation>训练数据 (*.jsonl *.csv)</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="249"/>
+        <location filename="../customise_page.py" line="231"/>
         <source>Training data is a .jsonl or .csv file.</source>
         <translation>训练数据是 .jsonl 或 .csv 文件。</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="265"/>
+        <location filename="../customise_page.py" line="247"/>
         <source>Choose a file or tick conversations first.</source>
         <translation>请先选择文件或勾选对话。</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="273"/>
+        <location filename="../customise_page.py" line="255"/>
         <source>Checking…</source>
         <translation>检查中…</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="280"/>
+        <location filename="../customise_page.py" line="262"/>
         <source>%1 examples, %2 tokens. About %3 GiB of memory (%4 GiB free) and %5 min of training.</source>
         <translation>%1 个样例，%2 个词元。约需 %3 GiB 内存（可用 %4 GiB），训练约 %5 分钟。</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="287"/>
+        <location filename="../customise_page.py" line="269"/>
         <source>This does not fit: free memory or train fewer layers.</source>
         <translation>内存不够：请释放内存或训练更少的层。</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="365"/>
+        <location filename="../customise_page.py" line="347"/>
         <source>Training finished: %1</source>
         <translation>训练完成：%1</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="377"/>
+        <location filename="../customise_page.py" line="359"/>
         <source>step %1 of %2, %3 tokens/s, about %4 s left</source>
         <translation>第 %1/%2 步，每秒 %3 个词元，约剩 %4 秒</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="390"/>
+        <location filename="../customise_page.py" line="372"/>
         <source>training loss</source>
         <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="391"/>
+        <location filename="../customise_page.py" line="373"/>
         <source>held-out loss</source>
         <translation>留出集损失</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="395"/>
-        <source>Learned: %1 held-out answers as written. Kept: %2 control prompts answered as the base answers them.</source>
-        <translation>学会：留出样例中 %1 个答案与所写一致。保留：%2 个对照问题的回答与基础模型相同。</translation>
+        <location filename="../customise_page.py" line="377"/>
+        <source>Learned: %1 held-out answers as written. Kept: %2 control answers still right (%3 word for word as the base).</source>
+        <translation>学会：留出样例中 %1 个答案与所写一致。保留：%2 个对照问题仍答对（%3 个与基础模型逐字相同）。</translation>
     </message>
     <message>
-        <location filename="../customise_page.py" line="427"/>
-        <location filename="../customise_page.py" line="428"/>
+        <location filename="../customise_page.py" line="410"/>
+        <location filename="../customise_page.py" line="411"/>
         <source>Asking…</source>
         <translation>提问中…</translation>
     </message>
@@ -445,107 +445,107 @@
 <context>
     <name>KnowledgePage</name>
     <message>
-        <location filename="../knowledge_page.py" line="61"/>
+        <location filename="../knowledge_page.py" line="59"/>
         <source>indexing</source>
         <translation>正在索引</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="61"/>
+        <location filename="../knowledge_page.py" line="59"/>
         <source>ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="62"/>
+        <location filename="../knowledge_page.py" line="60"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="62"/>
+        <location filename="../knowledge_page.py" line="60"/>
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="67"/>
+        <location filename="../knowledge_page.py" line="65"/>
         <source>New collection…</source>
         <translation>新建资料库…</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="69"/>
+        <location filename="../knowledge_page.py" line="67"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="74"/>
+        <location filename="../knowledge_page.py" line="72"/>
         <source>Collections</source>
         <translation>资料库</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="81"/>
+        <location filename="../knowledge_page.py" line="79"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="83"/>
+        <location filename="../knowledge_page.py" line="81"/>
         <source>Add folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="91"/>
+        <location filename="../knowledge_page.py" line="89"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="91"/>
+        <location filename="../knowledge_page.py" line="89"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="91"/>
+        <location filename="../knowledge_page.py" line="89"/>
         <source>Details</source>
         <translation>详情</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="99"/>
+        <location filename="../knowledge_page.py" line="97"/>
         <source>Search this collection…</source>
         <translation>在此资料库中搜索…</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="114"/>
+        <location filename="../knowledge_page.py" line="112"/>
         <source>Drop files or folders here. Hearth reads documents, recordings (transcribed) and pictures (OCR).</source>
         <translation>把文件或文件夹拖到这里。Hearth 可读取文档、录音（转写）和图片（OCR）。</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="167"/>
+        <location filename="../knowledge_page.py" line="160"/>
         <source>New collection</source>
         <translation>新建资料库</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="167"/>
+        <location filename="../knowledge_page.py" line="160"/>
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="204"/>
+        <location filename="../knowledge_page.py" line="197"/>
         <source>Watched folders: %1</source>
         <translation>监视的文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="231"/>
+        <location filename="../knowledge_page.py" line="224"/>
         <source>Add files to the collection</source>
         <translation>向资料库添加文件</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="235"/>
+        <location filename="../knowledge_page.py" line="228"/>
         <source>Watch a folder</source>
         <translation>监视文件夹</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="243"/>
+        <location filename="../knowledge_page.py" line="236"/>
         <source>Create a collection first.</source>
         <translation>请先新建一个资料库。</translation>
     </message>
     <message>
-        <location filename="../knowledge_page.py" line="277"/>
+        <location filename="../knowledge_page.py" line="264"/>
         <source>Nothing found.</source>
         <translation>没有找到结果。</translation>
     </message>
