@@ -197,10 +197,10 @@ class CustomisePage(DropPage):
                 if i.checkState() == Qt.CheckState.Checked]  # fmt: skip
 
     def _conversations_ticked(self, _item: QListWidgetItem) -> None:
-        if self.ticked_conversations():
+        ticked = self.ticked_conversations()
+        if ticked:
             self.data_path = None
-            count = len(self.ticked_conversations())
-            self.data_label.setText(self.tr("%1 conversations").replace("%1", str(count)))
+            self.data_label.setText(self.tr("%1 conversations").replace("%1", str(len(ticked))))
         self._data_changed()
 
     def _choose_file(self) -> None:
@@ -342,7 +342,6 @@ class CustomisePage(DropPage):
             self.poll.stop()
             if finished_now:
                 self.refresh()  # the list's status, and the window's "training" notice
-                self.training.emit(False)
                 if job["status"] == "succeeded":
                     self.notice.emit(self.tr("Training finished: %1")
                                      .replace("%1", str(job["fine_tuned_model"])))  # fmt: skip

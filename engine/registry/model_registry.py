@@ -68,8 +68,7 @@ class ModelRegistry:
         self._settings = settings
         self._catalog = catalog
         self.custom = CustomModelStore(settings.dirs.custom_models, settings.dirs.models)
-        self._kinds: dict[tuple[str, int, int], str | None] = {}
-        self._tuned: dict[tuple[str, int, int], str | None] = {}
+        self._headers: dict[tuple[str, int, int], tuple[str | None, str | None]] = {}
 
     # -- discovery -------------------------------------------------------------------------
     def entries(self) -> dict[str, ModelEntry]:
@@ -84,11 +83,11 @@ class ModelRegistry:
                 # A symlink may point anywhere: only files that really lie inside count.
                 if not _is_model_file(path) or not path.resolve().is_relative_to(root):
                     continue
-                kind = self._kind_of(path)
+                kind, tuned = self._header(path)
                 if kind is None:
                     continue  # LoRA adapters and projectors are parts, not models
                 card = self._catalog.by_file_name(path.name)
-                model_id = card.id if card else self._tuned_name(path) or path.stem.lower()
+                model_id = card.id if card else tuned or path.stem.lower()
                 if model_id in found:
                     continue  # the user's own models folder wins over the embedded one
                 stat = path.stat()
@@ -112,36 +111,26 @@ class ModelRegistry:
                 )  # fmt: skip
         return found
 
-    def _kind_of(self, path: Path) -> str | None:
-        """What a GGUF is: a "chat" or "embedding" model, or None for a part of one (a LoRA
-        adapter, a vision projector). Its header is read once per file version."""
+    def _header(self, path: Path) -> tuple[str | None, str | None]:
+        """What a GGUF is, from its header read once per file version: a "chat" or
+        "embedding" model, or None for a part of one (a LoRA adapter, a vision projector); and a
+        fine-tuned model's `ft:` name, kept as its general.name (its file name has `-` for
+        `:`), or None."""
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key not in self._kinds:
+        if key not in self._headers:
             try:
                 info = read_gguf(path)
-                part = info.is_lora_adapter or info.is_vision_projector
-                pooled = info.arch_value("pooling_type") not in (None, 0)
-                self._kinds[key] = None if part else ("embedding" if pooled else "chat")
             except InvalidModelFile:
-                self._kinds[key] = "chat"  # listed, so that using it says what is wrong
-        return self._kinds[key]
-
-    def _tuned_name(self, path: Path) -> str | None:
-        """A fine-tuned model's `ft:` name, which its file keeps as `general.name` (its file
-        name has `-` for `:`); read once per file version."""
-        if not path.stem.lower().startswith("ft-"):
-            return None
-        stat = path.stat()
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key not in self._tuned:
-            try:
-                name = str(read_gguf(path).metadata.get("general.name") or "")
-            except InvalidModelFile:
-                name = ""
-            ok = name.startswith("ft:") and file_id_of(name) == path.stem.lower()
-            self._tuned[key] = name if ok else None
-        return self._tuned[key]
+                self._headers[key] = ("chat", None)  # listed, so that using it says what is wrong
+                return self._headers[key]
+            part = info.is_lora_adapter or info.is_vision_projector
+            pooled = info.arch_value("pooling_type") not in (None, 0)
+            name = str(info.metadata.get("general.name") or "")
+            tuned = name.startswith("ft:") and file_id_of(name) == path.stem.lower()
+            kind = None if part else ("embedding" if pooled else "chat")
+            self._headers[key] = (kind, name if tuned else None)
+        return self._headers[key]
 
     def find(self, name: str) -> ModelEntry | None:
         """The entry named `name`, a fine-tuned model by its `ft:` name or its file's id."""

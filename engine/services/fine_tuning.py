@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.backends.device_memory import system_available_bytes
+from engine.backends.training_backend import WINDOW
 from engine.errors import HearthError, InvalidInput
 from engine.jobs.files import FileStore
 from engine.memory.conversations import ConversationStore
@@ -47,7 +48,6 @@ POLL_SECONDS = 0.5
 MEMORY_FIXED, MEMORY_PER_SHARE = 1.6, 3.0
 SPEED_PARAM_TOKENS = 78 * 135e6 / 2  # parameters × tokens a second, per thread, all layers
 SPEED_FIXED_SHARE = 0.4  # the forward pass, paid whatever is trained
-WINDOW = 256  # tokens a training step
 # AdamW at 1e-4 suits SmolLM2-135M; Qwen2.5 0.5B diverged at it (training loss 1.6 -> 3.2 in
 # its second epoch, nothing learned) and learned 4/5 at a quarter. "auto" scales the rate by
 # 135M / the model's parameters (at most 1).
