@@ -6,6 +6,7 @@ the reference cannot drift from the code; a test checks docs/api.md is up to dat
 
 from __future__ import annotations
 
+import inspect
 import sys
 import tempfile
 from pathlib import Path
@@ -56,6 +57,9 @@ def render(spec: dict[str, Any]) -> str:
         for method in METHODS:
             if method in item:
                 groups.setdefault(group, []).append((method.upper(), path, item[method]))
+    for path, doc in spec.get("x-websockets", {}).items():
+        parts = path.strip("/").split("/")
+        groups.setdefault(parts[1], []).append(("WEBSOCKET", path, {"description": doc}))
     for group in sorted(groups):
         out.append(f"\n## {group}\n")
         for method, path, op in groups[group]:
@@ -104,6 +108,8 @@ def render(spec: dict[str, Any]) -> str:
 
 
 def openapi() -> dict[str, Any]:
+    from fastapi.routing import APIWebSocketRoute
+
     from engine.api.app import create_app
     from engine.security.keystore import EncryptedFileStore
     from engine.settings import EngineSettings
@@ -111,7 +117,24 @@ def openapi() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as home:
         settings = EngineSettings(home=Path(home))
         store = EncryptedFileStore(Path(home) / "unused.enc", "unused")
-        return create_app(settings, "unused", store).openapi()
+        app = create_app(settings, "unused", store)
+        spec = app.openapi()
+        # OpenAPI has no WebSockets: their routes are listed from the app, with their docstrings.
+        spec["x-websockets"] = {
+            route.path: inspect.getdoc(route.endpoint) or ""
+            for route in _routes(app.routes)
+            if isinstance(route, APIWebSocketRoute)
+        }
+        return spec
+
+
+def _routes(routes: list[Any]) -> list[Any]:
+    """Every route, into included routers (FastAPI keeps those as one entry each)."""
+    found = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        found.extend(_routes(inner.routes) if inner is not None else [route])
+    return found
 
 
 def main(target: Path) -> int:

@@ -22,6 +22,7 @@ from engine.api import (
     routes_images,
     routes_jobs,
     routes_knowledge_folders,
+    routes_live_audio,
     routes_memories,
     routes_model_files,
     routes_models,
@@ -278,7 +279,7 @@ def create_app(
         routes_batches.router, routes_images.router, routes_settings.router, routes_tools.router,
         routes_anthropic.router, routes_ollama.router, routes_responses.router,
         routes_embeddings.router, routes_vector_stores.router, routes_knowledge_folders.router,
-        routes_fine_tuning.router,
+        routes_fine_tuning.router, routes_live_audio.router,
     )  # fmt: skip
     for router_ in routers:
         app.include_router(router_)

@@ -20,6 +20,7 @@ async def _send_error(
     code: str,
     extra: Iterable[tuple[bytes, bytes]] = (),
     path: str = "",
+    scope: Scope | None = None,
 ) -> None:
     if path.startswith("/v1/messages"):
         payload = anthropic_error(status, message)
@@ -29,8 +30,17 @@ async def _send_error(
         payload = error_payload(message, type_, code)
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
-    await send({"type": "http.response.body", "body": body})
+    prefix = "http"
+    if scope is not None and scope["type"] == "websocket":
+        # A refused WebSocket handshake: the HTTP answer where the server can send one.
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        prefix = "websocket.http"
+    await send(
+        {"type": f"{prefix}.response.start", "status": status, "headers": [*headers, *extra]}
+    )
+    await send({"type": f"{prefix}.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -55,19 +65,20 @@ class HostGuard:
         self.allowed = {h.lower() for h in allowed}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] in ("http", "websocket"):
             host = host_without_port(_header(scope, b"host") or "")
             if host not in self.allowed:
                 await _send_error(
                     send, 403, "Requests must be addressed to a local host name.",
-                    "permission_error", "host_not_allowed",
+                    "permission_error", "host_not_allowed", scope=scope,
                 )  # fmt: skip
                 return
         await self.app(scope, receive, send)
 
 
 class OriginGuard:
-    """403 for state-changing requests sent by a web page from a foreign origin (CSRF)."""
+    """403 for state-changing requests, and WebSocket handshakes (browsers let any page open
+    one), sent by a web page from a foreign origin (CSRF)."""
 
     UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -76,12 +87,15 @@ class OriginGuard:
         self.allowed = {o.rstrip("/").lower() for o in allowed}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") in self.UNSAFE:
+        unsafe = scope["type"] == "websocket" or (
+            scope["type"] == "http" and scope.get("method") in self.UNSAFE
+        )
+        if unsafe:
             origin = _header(scope, b"origin")
             if origin is not None and origin.rstrip("/").lower() not in self.allowed:
                 await _send_error(
                     send, 403, "Requests from this web origin are not allowed.",
-                    "permission_error", "origin_not_allowed",
+                    "permission_error", "origin_not_allowed", scope=scope,
                 )  # fmt: skip
                 return
         await self.app(scope, receive, send)
@@ -111,7 +125,10 @@ class TokenGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and scope.get("method") != "OPTIONS" and self._guarded(scope):
+        checked = scope["type"] == "websocket" or (
+            scope["type"] == "http" and scope.get("method") != "OPTIONS"
+        )
+        if checked and self._guarded(scope):
             auth = _header(scope, b"authorization") or ""
             scheme, _, presented = auth.partition(" ")
             if scheme.lower() != "bearer":
@@ -120,7 +137,7 @@ class TokenGuard:
                 await _send_error(
                     send, 401, "A valid API token is required (Authorization: Bearer ...). "
                     "`hearth token` prints it.", "authentication_error", "invalid_api_key",
-                    [(b"www-authenticate", b"Bearer")], path,
+                    [(b"www-authenticate", b"Bearer")], path, scope,
                 )  # fmt: skip
                 return
         await self.app(scope, receive, send)

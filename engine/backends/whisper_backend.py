@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.backends.audio_decoder import DecodedAudio
+import numpy as np
+import numpy.typing as npt
+
+from engine.backends.audio_decoder import SAMPLE_RATE, DecodedAudio
 from engine.errors import ModelLoadFailed
 
 
@@ -119,3 +122,16 @@ class WhisperModel:
             segments=segments,
             cancelled=cancelled,
         )
+
+
+def speech_spans(
+    samples: npt.NDArray[np.float32], min_silence_ms: int = 300
+) -> list[tuple[float, float]]:
+    """Where someone speaks in 16 kHz audio, in seconds (Silero VAD, as faster-whisper ships it)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=min_silence_ms, speech_pad_ms=100)
+    return [
+        (span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE)
+        for span in get_speech_timestamps(samples, options)
+    ]

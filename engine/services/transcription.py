@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from engine.backends.audio_decoder import decode_audio
 from engine.backends.whisper_backend import Segment, Transcript, WhisperOptions
 from engine.errors import GenerationFailed, HearthError, InvalidInput
 from engine.registry.speech_models import SpeechModelEntry, SpeechModels
+from engine.services.live_transcription import LiveDictation, LiveEvent
 from engine.services.thread_stream import ThreadStream
 from engine.services.transcript_formats import FORMATS
 from engine.settings import EngineSettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,28 @@ class TranscriptionService:
         result = await stream.future
         assert isinstance(result, Transcript)
         return result
+
+    async def live(
+        self, model: str | None, language: str | None, prompt: str | None
+    ) -> tuple[LiveDictation, str]:
+        """A dictation on a loaded model. It takes no turn in the model's queue: its passes are
+        short, and a long file being transcribed must not stall someone speaking."""
+        entry = self._models.resolve(model)
+        loaded = await self._blocking(self._models.load_blocking, entry)
+        if language:
+            self._models.check_language(entry, loaded, language)
+        return LiveDictation(loaded, language, prompt, self._settings.max_audio_seconds), entry.id
+
+    async def live_pass(self, dictation: LiveDictation, final: bool) -> list[LiveEvent]:
+        try:
+            return await self._blocking(dictation.finish if final else dictation.step)
+        except HearthError:
+            raise
+        except Exception as exc:
+            raise _failure(exc) from exc
+
+    async def _blocking(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
 
 def _failure(exc: BaseException) -> HearthError:
