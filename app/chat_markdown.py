@@ -16,7 +16,16 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 COPY_SCHEME = "copy"  # a code block's copy link is copy:<index>
-_FORMATTER = HtmlFormatter(noclasses=True, nowrap=True, style="friendly")
+
+
+@dataclass(frozen=True)
+class CodeLook:
+    """The colours of a code block, from the window's theme."""
+
+    background: str = "#eff2f5"
+    border: str = "#d0d7de"
+    label: str = "#59636e"
+    style: str = "friendly"  # the Pygments style
 
 
 @dataclass
@@ -25,19 +34,20 @@ class Rendered:
     code_blocks: list[str] = field(default_factory=list)
 
 
-def _highlight(code: str, lang: str) -> str:
+def _highlight(code: str, lang: str, style: str) -> str:
     try:
         lexer = get_lexer_by_name(lang) if lang else None
     except ClassNotFound:
         lexer = None
     if lexer is None:  # guessing a language costs a fifth of a second: plain text instead
         return html.escape(code)
-    return highlight(code, lexer, _FORMATTER)
+    return highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=True, style=style))
 
 
 class MarkdownRenderer:
     def __init__(self, copy_label: str = "Copy") -> None:
         self.copy_label = copy_label
+        self.look = CodeLook()
         self._md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
             ["table", "strikethrough"]
         )
@@ -57,12 +67,15 @@ class MarkdownRenderer:
         index = len(blocks)
         blocks.append(code)
         label = html.escape(lang or "code")
-        body = _highlight(code, lang).rstrip("\n")
+        body = _highlight(code, lang, self.look.style).rstrip("\n")
+        look = self.look
+        # A header row (language, copy link) over the code, on the theme's raised colour.
         return (
-            '<table width="100%" cellspacing="0" cellpadding="6" '
-            'style="background-color:#f6f8fa; border:1px solid #d0d7de; margin:4px 0;">'
-            f'<tr><td style="color:#57606a; font-size:small;">{label}'
-            f' &nbsp; <a href="{COPY_SCHEME}:{index}">{html.escape(self.copy_label)}</a></td></tr>'
+            f'<table width="100%" cellspacing="0" cellpadding="8" style="background-color:'
+            f'{look.background}; border:1px solid {look.border}; margin:6px 0;">'
+            f'<tr><td style="color:{look.label}; font-size:small; border-bottom:1px solid '
+            f'{look.border};">{label} &nbsp; <a href="{COPY_SCHEME}:{index}">'
+            f"{html.escape(self.copy_label)}</a></td></tr>"
             f'<tr><td><pre style="margin:0;">{body}</pre></td></tr></table>'
         )
 

@@ -2,11 +2,13 @@
 # Debian packages Hearth needs beyond Python wheels, by purpose:
 #   test (default): espeak-ng speaks the test sentences for transcription; gnome-keyring and
 #     dbus-daemon give the key store tests a real Secret Service; fonts-noto-cjk draws the
-#     English and Chinese text the OCR tests read; iproute2 and util-linux make the offline
-#     test's network namespace; the libraries Qt loads for the desktop tests (offscreen), and
+#     English and Chinese text the OCR tests read; pulseaudio (and pactl) is the private sound
+#     server whose virtual microphones the dictation tests speak into; iproute2 and util-linux
+#     make the offline test's network namespace; the libraries Qt loads for the desktop tests (offscreen), and
 #     those of its xcb plugin, which the test of an unreachable display loads; curl for the
 #     README's runnable example.
-#   desktop: the X11 libraries Qt's xcb plugin loads (a desktop system has them already).
+#   desktop: the X11 libraries Qt's xcb plugin loads, and PulseAudio's client library that Qt
+#     Multimedia (the microphone) links (a desktop system has them already).
 #   screenshots: the desktop's libraries plus Xvfb, to render the screens without a display.
 # Installs what is missing (as root, with apt-get); elsewhere says what to install and fails.
 set -euo pipefail
@@ -33,6 +35,9 @@ case "$purpose" in
     command -v ip >/dev/null 2>&1 || needed+=(iproute2)
     command -v unshare >/dev/null 2>&1 || needed+=(util-linux)
     command -v curl >/dev/null 2>&1 || needed+=(curl)  # the README's runnable curl block
+    command -v pulseaudio >/dev/null 2>&1 || needed+=(pulseaudio)
+    command -v pactl >/dev/null 2>&1 || needed+=(pulseaudio-utils)
+    need_lib libpulse.so.0 libpulse0  # Qt Multimedia links PulseAudio's client library
     need_lib libEGL.so.1 libegl1
     need_lib libGL.so.1 libgl1
     need_lib libxkbcommon.so.0 libxkbcommon0
@@ -44,6 +49,7 @@ case "$purpose" in
     ;;
   desktop|screenshots)
     xcb_libs
+    need_lib libpulse.so.0 libpulse0
     need_lib libEGL.so.1 libegl1
     need_lib libfontconfig.so.1 libfontconfig1
     [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || needed+=(fonts-noto-cjk)

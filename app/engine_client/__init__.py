@@ -1,6 +1,7 @@
 """A typed Python client of the engine's HTTP API (no Qt), used by the CLI and the desktop."""
 
 from app.engine_client.client import RESULT_FORMATS, ChatStream, EngineClient
+from app.engine_client.dictation import Dictation
 from app.engine_client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -23,6 +24,7 @@ __all__ = [
     "BusyError",
     "ChatStream",
     "ContextLengthError",
+    "Dictation",
     "EngineClient",
     "EngineError",
     "EngineUnavailable",

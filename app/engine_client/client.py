@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from app.engine_client.dictation import Dictation
 from app.engine_client.errors import (
     EngineError,
     EngineUnavailable,
@@ -148,6 +149,10 @@ class EngineClient:
     def token(self) -> str | None:
         _scheme, _, token = self._http.headers.get("Authorization", "").partition(" ")
         return token or None
+
+    def dictation(self, language: str | None = None, model: str | None = None) -> Dictation:
+        """A live dictation over the engine's WebSocket (see Dictation)."""
+        return Dictation(self.base_url, self.token, language, model)
 
     def close(self) -> None:
         self._http.close()

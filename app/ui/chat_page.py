@@ -37,7 +37,10 @@ from app.ui.chat_input import ChatInput
 from app.ui.citations import place_of, source_url
 from app.ui.collection_picker import CollectionPicker
 from app.ui.conversation_list import ConversationList
+from app.ui.dictation_bar import DictationBar
+from app.ui.icons import icon
 from app.ui.params_panel import ParamsPanel
+from app.ui.theme import colours
 from app.ui.transcript_view import TranscriptView, Turn, stored_turns
 from engine.schemas import Conversation, ModelCard, ToolRun
 
@@ -118,6 +121,9 @@ class ChatPage(QWidget):
         self.input.attach.connect(self.add_attachment)
         self.attach_button = QPushButton(self.tr("Attach…"))
         self.attach_button.clicked.connect(self._choose_attachment)
+        self.dictation = DictationBar(calls, self.input)
+        self.dictation.notice.connect(self.notice)
+        self.dictation.send_requested.connect(self.send_message)
         self.regenerate_button = QPushButton(self.tr("Regenerate"))
         self.regenerate_button.clicked.connect(self.regenerate)
         self.edit_button = QPushButton(self.tr("Edit last"))
@@ -135,6 +141,7 @@ class ChatPage(QWidget):
         self.send_button.clicked.connect(self.send_message)
         buttons = QHBoxLayout()
         buttons.addWidget(self.attach_button)
+        buttons.addWidget(self.dictation)
         buttons.addWidget(self.tools_box)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate_button)
@@ -164,7 +171,26 @@ class ChatPage(QWidget):
         splitter.setSizes([220, 640, 260])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self.chat_view.example_chosen.connect(self._use_example)
+        self._name_for_assistive_tech()
         self._update_buttons()
+        self.restyle()
+
+    def _name_for_assistive_tech(self) -> None:
+        for widget, name in (
+            (self.model_picker, self.tr("Model")), (self.chat_view, self.tr("Conversation")),
+            (self.input, self.tr("Message")), (self.attach_button, self.tr("Attach a file")),
+            (self.regenerate_button, self.tr("Regenerate the last reply")),
+            (self.edit_button, self.tr("Edit the last message")),
+            (self.stop_button, self.tr("Stop the reply")), (self.send_button, self.tr("Send")),
+            (self.tools_box, self.tr("Let the model use tools")),
+            (self.params_toggle, self.tr("Show parameters")),
+        ):  # fmt: skip
+            widget.setAccessibleName(name)
+
+    def _use_example(self, text: str) -> None:
+        self.input.setPlainText(text)
+        self.input.setFocus()
 
     # -- loading ---------------------------------------------------------------------------
     def show_models(self, cards: list[ModelCard]) -> None:
@@ -176,13 +202,34 @@ class ChatPage(QWidget):
             if card.kind != "chat":
                 continue
             self.models[card.id] = card
-            caps = [c for c in card.capabilities if c != "chat"]
-            label = card.id + (f"  ({', '.join(caps)})" if caps else "")
-            self.model_picker.addItem(label, card.id)
+            self.model_picker.addItem(f"{card.id}  ·  {self.plain_capabilities(card)}", card.id)
         index = self.model_picker.findData(self.wanted_model or current or self.default_model)
         self.model_picker.setCurrentIndex(max(index, 0))
         if self.wanted_model in self.models:
             self.wanted_model = None
+
+    def plain_capabilities(self, card: ModelCard) -> str:
+        """What a model does, in words: the picker shows this instead of API terms."""
+        words = [self.tr("chat")]
+        if "vision" in card.capabilities:
+            words.append(self.tr("sees images"))
+        if "custom" in card.capabilities:
+            words.append(self.tr("tuned by you"))
+        if card.embedded:
+            words.append(self.tr("tiny, for trying Hearth out"))
+        if card.size_bytes:
+            words.append(f"{card.size_bytes / 1e9:.1f} GB" if card.size_bytes >= 1e9
+                         else f"{card.size_bytes / 1e6:.0f} MB")  # fmt: skip
+        return ", ".join(words)
+
+    def restyle(self) -> None:
+        """Icons and the transcript in the theme's colours (after a theme change)."""
+        for button, name in ((self.attach_button, "attach"), (self.regenerate_button, "regenerate"),
+                             (self.edit_button, "edit"), (self.stop_button, "stop")):  # fmt: skip
+            button.setIcon(icon(name))
+        self.send_button.setIcon(icon("send", colours().on_accent))
+        self.dictation.restyle()
+        self.redraw()
 
     def choose_model(self, model_id: str) -> None:
         """Pick `model_id` now, or as soon as the model list has it."""
@@ -289,7 +336,7 @@ class ChatPage(QWidget):
     # -- sending ---------------------------------------------------------------------------
     def send_message(self) -> None:
         text = self.input.toPlainText().strip()
-        if self.reply is not None or (not text and not self.attachments):
+        if self.reply is not None or self.dictation.active or (not text and not self.attachments):
             return
         if self.calls.link.state not in ("ready", "busy"):  # keep what was typed for later
             self.notice.emit(

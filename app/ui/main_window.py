@@ -28,24 +28,23 @@ from app.engine_calls import EngineCalls
 from app.engine_link import EngineLink, UnlockQuestion
 from app.presets import PresetStore, default_presets_path
 from app.tasks import Tasks
+from app.ui import theme
 from app.ui.chat_page import ChatPage
 from app.ui.customise_page import CustomisePage
+from app.ui.dictation_bar import SHORTCUT
 from app.ui.drop_cards import ImageCard, TranscriptCard, _Card
+from app.ui.icons import app_icon, icon
 from app.ui.knowledge_page import KnowledgePage
 from app.ui.models_page import ModelsPage
 from app.ui.settings_page import SettingsPage
+from app.ui.theme import ThemeFollower
 from app.ui.transcribe_page import TranscribePage
 from app.ui.unlock_dialog import UnlockDialog
 from app.ui.usage_page import UsagePage
 from engine.schemas import Health, ModelCard
 
-STATE_COLOURS = {"starting": "#bf8700", "ready": "#1a7f37", "busy": "#0969da", "failed": "#cf222e"}
 NOTICE_MS = 8000
-STYLE = """
-QListWidget#nav { border: none; background: transparent; font-size: 14px; }
-QListWidget#nav::item { padding: 9px 12px; border-radius: 6px; }
-QListWidget#nav::item:selected { background: #dbe7fb; color: #0b3d91; }
-"""
+NAV_ICONS = ("chat", "transcribe", "knowledge", "customise", "models", "usage", "settings")
 
 
 class MainWindow(QMainWindow):
@@ -59,6 +58,9 @@ class MainWindow(QMainWindow):
         self.notices: list[str] = []  # everything said to the user, newest last
         self.unlock_dialog: UnlockDialog | None = None
         self.setWindowTitle(self.tr("Hearth"))
+        theme.apply()
+        self.theme_follower = ThemeFollower(self)
+        self.setWindowIcon(app_icon())
         self.resize(1200, 780)
         geometry = QSettings().value("window/geometry")
         if isinstance(geometry, QByteArray):
@@ -78,8 +80,8 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
-        self.nav.setFixedWidth(140)
-        self.setStyleSheet(STYLE)
+        self.nav.setFixedWidth(150)
+        self.nav.setAccessibleName(self.tr("Pages"))
         for page, label in (
             (self.chat, self.tr("Chat")),
             (self.transcribe, self.tr("Transcribe")),
@@ -91,7 +93,9 @@ class MainWindow(QMainWindow):
         ):
             self.pages.addWidget(page)
             self.nav.addItem(label)
+            page.setAccessibleName(label)
             page.notice.connect(self.show_notice)
+        self._paint_icons()
         self.nav.currentRowChanged.connect(self._show_page)
         self.nav.setCurrentRow(0)
 
@@ -122,6 +126,7 @@ class MainWindow(QMainWindow):
         )
         self.models.models_changed.connect(self._on_models_changed)
         self.settings.applied.connect(lambda _v: self._on_models_changed())
+        self.settings.theme_chosen.connect(self.restyle)
         self._on_status(link.state, link.detail)
         self._shortcuts()
 
@@ -129,13 +134,32 @@ class MainWindow(QMainWindow):
         for keys, slot in (
             ("Ctrl+N", self._new_chat),
             ("Ctrl+Return", self.chat.send_message),
-            ("Escape", self.chat.stop_reply),
+            ("Escape", self._escape),
+            (SHORTCUT, self.chat.dictation.toggle),
             ("Ctrl+F", self._search),
             ("Ctrl+,", lambda: self.show_page(self.settings)),
         ):
             QShortcut(QKeySequence(keys), self, slot)
         for i in range(self.nav.count()):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, partial(self.nav.setCurrentRow, i))
+
+    def _escape(self) -> None:
+        """Esc cancels a dictation (keeping nothing), or else stops the reply."""
+        if self.chat.dictation.active:
+            self.chat.dictation.cancel()
+        else:
+            self.chat.stop_reply()
+
+    def _paint_icons(self) -> None:
+        for row, name in enumerate(NAV_ICONS):
+            self.nav.item(row).setIcon(icon(name))
+
+    def restyle(self, choice: str | None = None) -> None:
+        """Apply a theme now: colours, icons and the transcript redrawn."""
+        theme.apply(choice)
+        self._paint_icons()
+        self.chat.restyle()
+        self._on_status(self.link.state, self.link.detail)
 
     def show_page(self, page: QWidget) -> None:
         self.nav.setCurrentRow(self.pages.indexOf(page))
@@ -172,7 +196,9 @@ class MainWindow(QMainWindow):
             "failed": self.tr("Engine problem"),
         }
         self.status_label.setProperty("state", state)
-        self.status_dot.setStyleSheet(f"color: {STATE_COLOURS.get(state, '#6e7781')};")
+        c = theme.colours()
+        dot = {"starting": c.warning, "ready": c.success, "busy": c.accent, "failed": c.danger}
+        self.status_dot.setStyleSheet(f"color: {dot.get(state, c.muted)};")
         text = names.get(state, state)
         self.status_label.setText(f"{text} — {detail}" if detail else text)
 
@@ -199,14 +225,14 @@ class MainWindow(QMainWindow):
         self.chat.set_default_model(health.default_model)
         if health.fully_local:
             self.local_label.setText(self.tr("Fully local"))
-            self.local_label.setStyleSheet("color: #1a7f37; font-weight: 600;")
+            self.local_label.setStyleSheet(f"color: {theme.colours().success}; font-weight: 600;")
             self.local_label.setToolTip(
                 self.tr("No remote provider is enabled: nothing leaves this device.")
             )
         else:
             hosts = ", ".join(health.remote_hosts)
             self.local_label.setText(self.tr("May contact: %1").replace("%1", hosts))
-            self.local_label.setStyleSheet("color: #9a6700; font-weight: 600;")
+            self.local_label.setStyleSheet(f"color: {theme.colours().warning}; font-weight: 600;")
             self.local_label.setToolTip(self.tr("Remote providers are configured."))
 
     # -- messages to the user --------------------------------------------------------------

@@ -32,7 +32,10 @@ from PySide6.QtWidgets import (
 
 from app.engine_calls import EngineCalls
 from app.engine_client import EngineClient
+from app.ui import theme
+from app.ui.dictation_bar import DEVICE_KEY, SEND_ON_STOP_KEY
 from app.ui.mcp_box import McpBox
+from app.ui.microphone import input_devices
 from app.ui.models_page import human_size
 from engine.schemas import EngineSettingsView, ModelCard, Provider, ProviderView
 
@@ -44,6 +47,7 @@ ROUTES = ("local_only", "local_first", "remote_first", "remote_only")
 class SettingsPage(QWidget):
     notice = Signal(str)
     applied = Signal(object)  # the engine's settings after a change
+    theme_chosen = Signal(str)  # system, light or dark
     token_rotated = Signal()
 
     def __init__(self, calls: EngineCalls) -> None:
@@ -61,6 +65,8 @@ class SettingsPage(QWidget):
         layout.addWidget(self.mcp)
         layout.addWidget(self._api_box())
         layout.addWidget(self._language_box())
+        layout.addWidget(self._appearance_box())
+        layout.addWidget(self._microphone_box())
         self.apply_button = QPushButton(self.tr("Apply"))
         self.apply_button.clicked.connect(self.apply)
         layout.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignRight)
@@ -266,9 +272,54 @@ class SettingsPage(QWidget):
         form.addRow(self.tr("Interface language (after a restart)"), self.language)
         return box
 
+    def _appearance_box(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Appearance"))
+        form = QFormLayout(box)
+        self.theme = QComboBox()
+        self.theme.setAccessibleName(self.tr("Theme"))
+        for code, name in (("system", self.tr("As the system")), ("light", self.tr("Light")),
+                           ("dark", self.tr("Dark"))):  # fmt: skip
+            self.theme.addItem(name, code)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(theme.chosen())))
+        self.theme.currentIndexChanged.connect(self._theme_changed)
+        form.addRow(self.tr("Theme"), self.theme)
+        return box
+
+    def _theme_changed(self, _index: int) -> None:
+        choice = str(self.theme.currentData())
+        QSettings().setValue(theme.THEME_KEY, choice)
+        self.theme_chosen.emit(choice)
+
+    def _microphone_box(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Microphone"))
+        form = QFormLayout(box)
+        self.microphone = QComboBox()
+        self.microphone.setAccessibleName(self.tr("Microphone"))
+        self.microphone.currentIndexChanged.connect(
+            lambda _i: QSettings().setValue(DEVICE_KEY, self.microphone.currentData() or "")
+        )
+        form.addRow(self.tr("Record from"), self.microphone)
+        self.send_on_stop = QCheckBox(self.tr("Send the message as soon as I stop dictating"))
+        self.send_on_stop.setChecked(bool(QSettings().value(SEND_ON_STOP_KEY, False, type=bool)))
+        self.send_on_stop.toggled.connect(lambda on: QSettings().setValue(SEND_ON_STOP_KEY, on))
+        form.addRow("", self.send_on_stop)
+        return box
+
+    def show_microphones(self) -> None:
+        """The devices there are now (asked when the page is shown: plugging one in shows)."""
+        saved = str(QSettings().value(DEVICE_KEY, "") or "")
+        self.microphone.blockSignals(True)
+        self.microphone.clear()
+        self.microphone.addItem(self.tr("The system's default"), "")
+        for device in input_devices():
+            self.microphone.addItem(device.name, device.id)
+        self.microphone.setCurrentIndex(max(0, self.microphone.findData(saved)))
+        self.microphone.blockSignals(False)
+
     # -- loading ---------------------------------------------------------------------------
     def refresh(self) -> None:
         self.mcp.refresh()
+        self.show_microphones()
 
         def fetch(client: EngineClient) -> dict[str, Any]:
             return {

@@ -13,12 +13,14 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from app.chat_markdown import COPY_SCHEME, MarkdownRenderer
+from app.chat_markdown import COPY_SCHEME, CodeLook, MarkdownRenderer
 from app.ui.citations import place_of
+from app.ui.theme import SPACE, Colours, colours
 from engine.schemas import ToolRun
 
 TOOL_SCHEME = "tool"  # tool:<action>:<call id>, action: toggle, approve, deny, always
 CITE_SCHEME = "cite"  # cite:<index into TranscriptView.citations>
+EXAMPLE_SCHEME = "example"  # example:<index into TranscriptView.examples>
 
 
 @dataclass
@@ -36,6 +38,7 @@ class TranscriptView(QTextBrowser):
     tool_decided = Signal(str, str)  # call id, action (approve, deny, always)
     redraw_needed = Signal()
     citation_opened = Signal(dict)  # a reply's source passage: file, page, time, text
+    example_chosen = Signal(str)  # an example on the empty chat was clicked
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,7 +48,12 @@ class TranscriptView(QTextBrowser):
         self.expanded: set[str] = set()  # tool cards opened by the user (collapsed by default)
         self.setOpenLinks(False)
         self.anchorClicked.connect(self.link_clicked)
-        self.setPlaceholderText(self.tr("Start a conversation, or drop a file here."))
+        self.document().setDocumentMargin(SPACE[3])
+        self.examples = [
+            self.tr("Explain what a GGUF file is, in three sentences."),
+            self.tr("Write a Python function that reverses the words in a sentence."),
+            self.tr("Give me a packing list for a weekend hike."),
+        ]
 
     def show_turns(self, turns: list[Turn], streaming: Turn | None) -> None:
         """Draw every turn; `streaming` is the reply still arriving (no footer yet)."""
@@ -53,11 +61,38 @@ class TranscriptView(QTextBrowser):
         at_bottom = bar.value() >= bar.maximum() - 8
         self.code_blocks = []
         self.citations = []
-        self.setHtml("".join(self._turn_html(t, t is streaming) for t in turns))
+        c = colours()
+        self.renderer.look = CodeLook(c.raised, c.border, c.muted, c.code_style)
+        if not turns:
+            self.setHtml(self._welcome(c))
+            return
+        self.setHtml("".join(self._turn_html(t, t is streaming, c) for t in turns))
         if at_bottom or streaming is not None:
             bar.setValue(bar.maximum())
 
-    def _turn_html(self, turn: Turn, streaming: bool) -> str:
+    def _welcome(self, c: Colours) -> str:
+        """The empty chat: what Hearth is, examples to click, what can be dropped."""
+        examples = "".join(
+            f"<p style='margin:6px 0'><a href='{EXAMPLE_SCHEME}:{i}'>{html.escape(text)}</a></p>"
+            for i, text in enumerate(self.examples)
+        )
+        return (
+            f"<div style='margin-top:40px'><h2 align='center'>{self.tr('What can I help with?')}"
+            f"</h2><p align='center' style='color:{c.muted}'>"
+            + self.tr("Everything runs on this computer, even with the network unplugged.")
+            + f"</p></div><table align='center' cellpadding='14' style='margin-top:16px; "
+            f"background-color:{c.raised}; border:1px solid {c.border}'><tr><td>"
+            f"<p style='color:{c.muted}'>{self.tr('Try:')}</p>{examples}"
+            f"<p style='color:{c.muted}; margin-top:14px'>"
+            + self.tr(
+                "Drop audio to transcribe it, an image to caption and read it, or "
+                "documents on the Knowledge page to ask about them. The microphone "
+                "button (Ctrl+Shift+D) takes dictation."
+            )
+            + "</p></td></tr></table>"
+        )
+
+    def _turn_html(self, turn: Turn, streaming: bool, c: Colours) -> str:
         you = turn.role == "user"
         who = (
             self.tr("You")
@@ -72,17 +107,23 @@ class TranscriptView(QTextBrowser):
             body = body.replace(f'href="{COPY_SCHEME}:{i}"', f'href="{COPY_SCHEME}:{i + offset}"')
         self.code_blocks.extend(rendered.code_blocks)
         images = "".join(
-            f"<div style='color:#57606a'>[{html.escape(n)}]</div>" for n in turn.images
+            f"<div style='color:{c.muted}'>[{html.escape(n)}]</div>" for n in turn.images
         )
-        colour = "#0b57d0" if you else "#1f7a3a"
+        colour = c.you if you else c.assistant
         footer = "" if you or streaming else self._sources(turn.meta) + self._footer(turn.meta)
-        cards = "".join(self._tool_card(run) for run in turn.tools)
+        if streaming:  # a quiet sign that more is coming
+            footer = f"<div style='color:{c.muted}; font-size:small'>● ● ●</div>"
+        cards = "".join(self._tool_card(run, c) for run in turn.tools)
+        # The user's turns sit on a raised block; replies on the page itself: who said what
+        # reads at a glance.
+        background = f" background-color:{c.raised};" if you else ""
         return (
-            f"<div style='margin-top:10px'><b style='color:{colour}'>{who}</b></div>"
-            f"{images}{cards}{body}{footer}"
+            f"<table width='100%' cellspacing='0' cellpadding='10' style='margin-top:8px;"
+            f"{background}'><tr><td><b style='color:{colour}'>{who}</b>"
+            f"{images}{cards}{body}{footer}</td></tr></table>"
         )
 
-    def _tool_card(self, run: ToolRun) -> str:
+    def _tool_card(self, run: ToolRun, c: Colours) -> str:
         """A call: tool, server and status on one line; arguments and result when opened;
         the approval links while it waits."""
         status = {
@@ -106,11 +147,11 @@ class TranscriptView(QTextBrowser):
         if open_:
             details = f"<pre>{html.escape(run.arguments)}</pre>"
             if run.result is not None:
-                details += f"<pre style='color:#57606a'>{html.escape(run.result)}</pre>"
+                details += f"<pre style='color:{c.muted}'>{html.escape(run.result)}</pre>"
         return (
             "<table border='1' cellspacing='0' cellpadding='6' width='100%' "
-            "style='border-color:#d0d7de; margin:4px 0'><tr><td>"
-            f"<b>{html.escape(run.name)}</b> <span style='color:#6e7781'>"
+            f"style='border-color:{c.border}; margin:4px 0'><tr><td>"
+            f"<b>{html.escape(run.name)}</b> <span style='color:{c.muted}'>"
             f"· {html.escape(run.server)} · {status}</span> &nbsp; {' · '.join(links)}"
             f"{details}</td></tr></table>"
         )
@@ -153,7 +194,8 @@ class TranscriptView(QTextBrowser):
             facts.append(html.escape(str(meta["error"])))
         if not facts:
             return ""
-        return f"<div style='color:#6e7781; font-size:small'>{' · '.join(facts)}</div>"
+        muted = colours().muted
+        return f"<div style='color:{muted}; font-size:small'>{' · '.join(facts)}</div>"
 
     def link_clicked(self, url: QUrl) -> None:
         if url.scheme() == TOOL_SCHEME:
@@ -163,6 +205,11 @@ class TranscriptView(QTextBrowser):
                 self.redraw_needed.emit()
             else:
                 self.tool_decided.emit(call_id, action)
+            return
+        if url.scheme() == EXAMPLE_SCHEME:
+            index = int(url.path() or "0")
+            if 0 <= index < len(self.examples):
+                self.example_chosen.emit(self.examples[index])
             return
         if url.scheme() == CITE_SCHEME:
             index = int(url.path() or "0")

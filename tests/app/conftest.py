@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.desktop_harness import Windows
+from tests.virtual_mic import VirtualMicrophones
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -17,6 +18,23 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _private_qsettings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # QSettings (the UI language) would otherwise write to the developer's own config folder.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def microphones(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualMicrophones]:
+    """A private PulseAudio server for every desktop test, started before Qt Multimedia first
+    looks for one (it connects once per process): the window's microphone list is this server's
+    virtual microphones, and no test records from, or plays to, the machine's own audio."""
+    mics = VirtualMicrophones(tmp_path_factory.mktemp("pulse"))
+    mics.start()
+    previous = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = mics.server
+    yield mics
+    mics.stop()
+    if previous is None:
+        os.environ.pop("PULSE_SERVER", None)
+    else:
+        os.environ["PULSE_SERVER"] = previous
 
 
 @pytest.fixture
