@@ -36,6 +36,7 @@ class ConversationList(QWidget):
         self.calls = calls
         self.current_id: str | None = None  # shown selected
         self.search = QLineEdit()
+        self.search.setAccessibleName(self.tr("Search conversations"))
         self.search.setPlaceholderText(self.tr("Search conversations"))
         self.search.setClearButtonEnabled(True)
         self._search_timer = QTimer(self)
@@ -47,6 +48,7 @@ class ConversationList(QWidget):
         self.new_button.clicked.connect(self.new_requested)
         self.list = QListWidget()
         self.list.setObjectName("conversations")
+        self.list.setAccessibleName(self.tr("Conversations"))
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(self._open_item)

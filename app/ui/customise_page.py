@@ -31,6 +31,7 @@ from app.engine_calls import FINISHED, EngineCalls
 from app.engine_client import EngineClient
 from app.ui.line_chart import LineChart
 from app.ui.page_parts import DropPage, two_panes
+from app.ui.theme import colours
 from engine.schemas import ModelCard
 
 POLL_MS = 1000  # while a job runs
@@ -64,6 +65,7 @@ class CustomisePage(DropPage):
         self.data_label.setWordWrap(True)
         self.conversations = QListWidget()
         self.conversations.setObjectName("training_conversations")
+        self.conversations.setAccessibleName(self.tr("Conversations to train on"))
         self.conversations.itemChanged.connect(self._conversations_ticked)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 20)
@@ -74,6 +76,7 @@ class CustomisePage(DropPage):
         self.upper_layers.setToolTip(self.tr("Train only this many upper layers: faster, less "
                                              "memory, and less of the rest forgotten"))  # fmt: skip
         self.suffix = QLineEdit()
+        self.suffix.setAccessibleName(self.tr("Name suffix of the tuned model"))
         self.suffix.setPlaceholderText(self.tr("a name for the result (optional)"))
         self.check_button = QPushButton(self.tr("Check"))
         self.check_button.clicked.connect(self.check)
@@ -106,6 +109,7 @@ class CustomisePage(DropPage):
 
         self.jobs = QListWidget()
         self.jobs.setObjectName("training_jobs")
+        self.jobs.setAccessibleName(self.tr("Training jobs"))
         self.jobs.setMaximumHeight(110)
         self.jobs.currentItemChanged.connect(self._job_chosen)
         self.progress = QLabel()
@@ -119,6 +123,7 @@ class CustomisePage(DropPage):
         self.report.setObjectName("training_report")
         self.report.setWordWrap(True)
         self.prompt = QLineEdit()
+        self.prompt.setAccessibleName(self.tr("A question for both models"))
         self.prompt.setPlaceholderText(self.tr("Ask both models something…"))
         self.prompt.returnPressed.connect(self.compare)
         self.compare_button = QPushButton(self.tr("Compare"))
@@ -127,8 +132,10 @@ class CustomisePage(DropPage):
         self.chat_button.clicked.connect(self._chat_with)
         self.base_answer = QTextBrowser()
         self.base_answer.setObjectName("base_answer")
+        self.base_answer.setAccessibleName(self.tr("The base model's answer"))
         self.tuned_answer = QTextBrowser()
         self.tuned_answer.setObjectName("tuned_answer")
+        self.tuned_answer.setAccessibleName(self.tr("The tuned model's answer"))
 
         job = QWidget()
         job_layout = QVBoxLayout(job)
@@ -272,7 +279,9 @@ class CustomisePage(DropPage):
 
     def _show_check_error(self, message: str) -> None:
         self.training_file, self.estimate = None, None
-        self.check_label.setText(f"<span style='color:#cf222e'>{html.escape(message)}</span>")
+        self.check_label.setText(
+            f"<span style='color:{colours().danger}'>{html.escape(message)}</span>"
+        )
         self._update_buttons()
 
     # -- the job -----------------------------------------------------------------------------
@@ -368,8 +377,8 @@ class CustomisePage(DropPage):
                  if s.get("train_loss") is not None]  # fmt: skip
         held = [(float(e["data"]["step"]), float(e["data"]["valid_loss"])) for e in self.events
                 if e["data"].get("valid_loss") is not None]  # fmt: skip
-        self.chart.set_series(self.tr("training loss"), "#2f6feb", train)
-        self.chart.set_series(self.tr("held-out loss"), "#bf3989", held)
+        self.chart.set_series(self.tr("training loss"), colours().accent, train)
+        self.chart.set_series(self.tr("held-out loss"), colours().warning, held)
         report = job.get("report")
         if report:
             self.report.setText(

@@ -32,6 +32,7 @@ from app.engine_calls import EngineCalls
 from app.engine_client import EngineClient
 from app.ui.citations import place_of
 from app.ui.page_parts import DropPage, two_panes
+from app.ui.theme import colours
 
 POLL_MS = 1000  # while files are being indexed
 
@@ -43,7 +44,9 @@ def highlighted(text: str, query: str) -> str:
     if not words:
         return escaped
     pattern = re.compile("|".join(re.escape(html.escape(w)) for w in words), re.IGNORECASE)
-    return pattern.sub(lambda m: f"<b style='background:#fff8c5'>{m.group(0)}</b>", escaped)
+    return pattern.sub(
+        lambda m: f"<b style='background:{colours().mark}'>{m.group(0)}</b>", escaped
+    )
 
 
 class KnowledgePage(DropPage):
@@ -61,6 +64,7 @@ class KnowledgePage(DropPage):
 
         self.collections = QListWidget()
         self.collections.setObjectName("collections")
+        self.collections.setAccessibleName(self.tr("Collections"))
         self.collections.currentItemChanged.connect(self._chosen)
         new = QPushButton(self.tr("New collection…"))
         new.clicked.connect(self._ask_name)
@@ -85,6 +89,7 @@ class KnowledgePage(DropPage):
         self.folders_label.setWordWrap(True)
         self.file_table = QTableWidget(0, 3)
         self.file_table.setObjectName("collection_files")
+        self.file_table.setAccessibleName(self.tr("Files in the collection"))
         self.file_table.setHorizontalHeaderLabels(
             [self.tr("File"), self.tr("Status"), self.tr("Details")]
         )
@@ -94,10 +99,12 @@ class KnowledgePage(DropPage):
         self.file_table.verticalHeader().hide()
         self.search_box = QLineEdit()
         self.search_box.setObjectName("knowledge_search")
+        self.search_box.setAccessibleName(self.tr("Search the collection"))
         self.search_box.setPlaceholderText(self.tr("Search this collection…"))
         self.search_box.returnPressed.connect(self.search)
         self.results = QTextBrowser()
         self.results.setObjectName("knowledge_results")
+        self.results.setAccessibleName(self.tr("Search results"))
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -268,7 +275,7 @@ class KnowledgePage(DropPage):
             where = place_of(hit)
             title = html.escape(hit["filename"] + (f" · {where}" if where else ""))
             text = highlighted(hit["content"][0]["text"], query)
-            parts.append(f"<p><b>{title}</b> <span style='color:#6e7781'>"
+            parts.append(f"<p><b>{title}</b> <span style='color:{colours().muted}'>"
                          f"{hit['score']:.2f}</span><br>{text}</p>")  # fmt: skip
         self.results.setHtml("".join(parts))
 

@@ -7,6 +7,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
+from app.ui.theme import colours
+
 Series = list[tuple[float, float]]
 
 
@@ -32,12 +34,12 @@ class LineChart(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.rect().adjusted(8, 8, -8, -8)
-        painter.setPen(QColor("#24292f"))
+        painter.setPen(QColor(colours().text))
         painter.drawText(rect, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, self.title)
         area = QRectF(rect.left() + 44, rect.top() + 40, rect.width() - 52, rect.height() - 64)
         points = [p for _c, series in self.series.values() for p in series]
         if not points:
-            painter.setPen(QColor("#6e7781"))
+            painter.setPen(QColor(colours().muted))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.tr("No data yet"))
             return
         x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
@@ -48,10 +50,10 @@ class LineChart(QWidget):
             return QPointF(area.left() + area.width() * (x - x0) / (x1 - x0),
                            area.bottom() - area.height() * (y - y0) / (y1 - y0))  # fmt: skip
 
-        painter.setPen(QColor("#d0d7de"))
+        painter.setPen(QColor(colours().border))
         painter.drawLine(area.bottomLeft(), area.bottomRight())
         painter.drawLine(area.bottomLeft(), area.topLeft())
-        painter.setPen(QColor("#6e7781"))
+        painter.setPen(QColor(colours().muted))
         for value, y in ((y1, area.top()), (y0, area.bottom())):
             painter.drawText(QRectF(rect.left(), y - 8, 40, 16),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
@@ -70,6 +72,6 @@ class LineChart(QWidget):
             painter.drawLine(
                 QPointF(legend_x, rect.top() + 26), QPointF(legend_x + 16, rect.top() + 26)
             )
-            painter.setPen(QColor("#24292f"))
+            painter.setPen(QColor(colours().text))
             painter.drawText(QPointF(legend_x + 20, rect.top() + 30), name)
             legend_x += 28 + painter.fontMetrics().horizontalAdvance(name)

@@ -50,6 +50,7 @@ class ModelsPage(QWidget):
         self.progress: dict[str, QProgressBar] = {}
         self.installed = QTableWidget(0, 6)
         self.installed.setObjectName("installed_models")
+        self.installed.setAccessibleName(self.tr("Installed models"))
         self.installed.setHorizontalHeaderLabels(
             [
                 self.tr("Model"),
@@ -64,6 +65,7 @@ class ModelsPage(QWidget):
         self.installed.verticalHeader().hide()
         self.catalog = QTableWidget(0, 6)
         self.catalog.setObjectName("catalog_models")
+        self.catalog.setAccessibleName(self.tr("Models to download"))
         self.catalog.setHorizontalHeaderLabels(
             [
                 self.tr("Model"),

@@ -44,6 +44,7 @@ class ParamsPanel(QWidget):
         self.frequency_penalty = _spin(-2.0, 2.0, 0.1)
         self.presence_penalty = _spin(-2.0, 2.0, 0.1)
         self.system_prompt = QPlainTextEdit()
+        self.system_prompt.setAccessibleName(self.tr("System prompt"))
         self.system_prompt.setPlaceholderText(self.tr("Optional instructions for the model"))
         self.system_prompt.setMaximumHeight(110)
         self.overflow = QComboBox()

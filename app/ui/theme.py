@@ -201,6 +201,6 @@ class ThemeFollower(QObject):
         if changed is not None:
             changed.connect(self._system_changed)
 
-    def _system_changed(self, *_args: object) -> None:
+    def _system_changed(self, scheme: Qt.ColorScheme) -> None:
         if chosen() == "system":
-            apply("system")
+            apply("dark" if scheme == Qt.ColorScheme.Dark else "light")

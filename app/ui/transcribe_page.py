@@ -50,6 +50,7 @@ class TranscribePage(QWidget):
         self.speech_models: list[str] = []
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("transcription_queue")
+        self.table.setAccessibleName(self.tr("Transcriptions"))
         self.table.setHorizontalHeaderLabels(
             [
                 self.tr("File"),

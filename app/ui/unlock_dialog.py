@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.theme import colours
+
 
 class UnlockDialog(QDialog):
     def __init__(self, state: str, error: str = "", parent: QWidget | None = None) -> None:
@@ -60,7 +62,7 @@ class UnlockDialog(QDialog):
         layout.addWidget(self.remember)
         self.error = QLabel(error)
         self.error.setObjectName("unlock_error")
-        self.error.setStyleSheet("color: #cf222e;")
+        self.error.setStyleSheet(f"color: {colours().danger};")
         self.error.setWordWrap(True)
         self.error.setVisible(bool(error))
         layout.addWidget(self.error)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.engine_calls import EngineCalls
 from app.engine_client import EngineClient
-from app.ui.bar_chart import BarChart
+from app.ui.usage_charts import UsageChart, by_day_and_provider
 from engine.schemas import Memory
 
 
@@ -34,14 +34,15 @@ class UsagePage(QWidget):
     def __init__(self, calls: EngineCalls) -> None:
         super().__init__()
         self.calls = calls
-        self.tokens_chart = BarChart(self.tr("Tokens per day"))
-        self.latency_chart = BarChart(self.tr("First token (ms) by provider"), colour="#bf8700")
-        self.cost_chart = BarChart(self.tr("Cost by provider"), colour="#1a7f37")
+        self.tokens_chart = UsageChart(self.tr("Tokens per day, by provider"))
+        self.latency_chart = UsageChart(self.tr("First token (ms), day by day"))
+        self.cost_chart = UsageChart(self.tr("Cost by provider (30 days)"))
         charts = QHBoxLayout()
         for chart in (self.tokens_chart, self.latency_chart, self.cost_chart):
             charts.addWidget(chart)
         self.requests = QTableWidget(0, 6)
         self.requests.setObjectName("recent_requests")
+        self.requests.setAccessibleName(self.tr("Recent requests"))
         self.requests.setHorizontalHeaderLabels(
             [
                 self.tr("When"),
@@ -95,7 +96,7 @@ class UsagePage(QWidget):
         def fetch(client: EngineClient) -> dict[str, Any]:
             since = time.time() - 30 * 86400
             return {
-                "days": client.usage("day", since),
+                "days": client.usage("day,provider", since),
                 "providers": client.usage("provider", since),
                 "audit": client.audit(500),
                 "memories": client.memories(),
@@ -104,21 +105,7 @@ class UsagePage(QWidget):
         self.calls.run(fetch, self._show)
 
     def _show(self, data: dict[str, Any]) -> None:
-        self.tokens_chart.set_points(
-            [
-                (
-                    str(d["grp"])[5:],
-                    float((d["prompt_tokens"] or 0) + (d["completion_tokens"] or 0)),
-                )
-                for d in data["days"]
-            ]
-        )
-        self.latency_chart.set_points(
-            [(str(p["grp"]), float(p["first_token_ms"] or 0)) for p in data["providers"]]
-        )
-        self.cost_chart.set_points(
-            [(str(p["grp"]), float(p["cost"] or 0)) for p in data["providers"]]
-        )
+        self.draw_charts(data["days"], data["providers"])
         self.requests.setRowCount(0)
         # The work people asked for; the window's own status and progress polls are left out.
         for entry in [e for e in data["audit"] if e.get("method") != "GET"]:
@@ -141,6 +128,34 @@ class UsagePage(QWidget):
                 )
                 self.requests.setItem(row, col, QTableWidgetItem(text))
         self._show_memories(data["memories"])
+
+    def draw_charts(self, days: list[dict[str, Any]], providers: list[dict[str, Any]]) -> None:
+        def tokens(row: dict[str, object]) -> float:
+            return float(int(row["prompt_tokens"] or 0) + int(row["completion_tokens"] or 0))  # type: ignore[call-overload]
+
+        dates, table = by_day_and_provider(days, tokens)
+        labels = [d[5:] for d in dates]  # MM-DD
+        self.tokens_chart.bars(
+            labels, {p: [v or 0.0 for v in values] for p, values in table.items()}, True,
+            lambda p, day, v: self.tr("%1 on %2: %3 tokens")
+            .replace("%1", p).replace("%2", day).replace("%3", f"{v:,.0f}"),
+        )  # fmt: skip
+        _dates, latency = by_day_and_provider(
+            days,
+            lambda r: float(r["first_token_ms"]) if r["first_token_ms"] else None,  # type: ignore[arg-type]
+        )
+        self.latency_chart.lines(
+            labels, latency,
+            lambda p, day, v: self.tr("%1 on %2: first token after %3 ms")
+            .replace("%1", p).replace("%2", day).replace("%3", f"{v:,.0f}"),
+        )  # fmt: skip
+        names = [str(p["grp"]) for p in providers]
+        currency = next((str(p["currency"]) for p in providers if p.get("currency")), "")
+        self.cost_chart.bars(
+            names, {self.tr("cost"): [float(p["cost"] or 0) for p in providers]}, False,
+            lambda _s, p, v: self.tr("%1: %2 %3").replace("%1", p)
+            .replace("%2", f"{v:.4f}").replace("%3", currency).strip(),
+        )  # fmt: skip
 
     def _show_memories(self, memories: list[Memory]) -> None:
         self.memories.clear()

@@ -74,7 +74,8 @@ async def usage(
     state: State,
     since: float | None = None,
     until: float | None = None,
-    group_by: Literal["day", "model", "provider", "endpoint"] | None = None,
+    group_by: Literal["day", "model", "provider", "endpoint", "day,provider", "day,model"]
+    | None = None,
 ) -> dict[str, Any]:
     rows = await blocking(state.usage.totals, since, until, group_by)
     return {"object": "list", "group_by": group_by, "data": rows}

@@ -74,14 +74,19 @@ class UsageStore:
     def totals(
         self, since: float | None, until: float | None, group_by: str | None
     ) -> list[dict[str, Any]]:
-        key = GROUPS.get(group_by or "", "'all'")
+        # One key ("day") or two ("day,provider": grp is the day, `provider` the second key).
+        first, _, second = (group_by or "").partition(",")
+        key = GROUPS.get(first, "'all'")
+        extra = f", {GROUPS[second]} AS {second}" if second in GROUPS else ""
         rows = self._db.query(
-            f"SELECT {key} AS grp, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens, "
-            "sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens, "
+            f"SELECT {key} AS grp{extra}, count(*) AS requests, "
+            "sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, "
+            "sum(cached_tokens) AS cached_tokens, "
             "sum(cached) AS cached_requests, sum(cost) AS cost, "
             "group_concat(DISTINCT currency) AS currency, avg(first_token_ms) AS first_token_ms, "
             "avg(tokens_per_second) AS tokens_per_second "
-            "FROM usage WHERE at >= ? AND at <= ? GROUP BY grp ORDER BY grp",
+            f"FROM usage WHERE at >= ? AND at <= ? GROUP BY grp{extra and ', ' + second} "
+            "ORDER BY grp",
             (since if since is not None else 0, until if until is not None else time.time() + 1),
         )
         return [dict(r) for r in rows]

@@ -375,8 +375,18 @@ def test_usage_page_charts_requests_and_edits_memories(
     qtbot.waitUntil(
         lambda: page.requests.rowCount() > 0 and page.memories.count() > 0, timeout=10_000
     )  # type: ignore[attr-defined]
-    assert page.tokens_chart.points  # tokens per day from the usage log
-    assert any(label == "local" for label, _v in page.latency_chart.points)
+    # Tokens per day, stacked by provider; hovering a bar says its figure.
+    stacked = page.tokens_chart.chart().series()[0]
+    sets = {b.label(): [b.at(i) for i in range(b.count())] for b in stacked.barSets()}
+    assert sum(sets["local"]) >= 3
+    stacked.barSets()[0].hovered.emit(True, len(sets["local"]) - 1)
+    assert "tokens" in page.tokens_chart.tip
+    assert f"{sets['local'][-1]:,.0f}" in page.tokens_chart.tip
+    lines = {line.name(): line for line in page.latency_chart.chart().series()}
+    assert lines["local"].count() >= 1  # first-token latency of today
+    assert lines["local"].at(lines["local"].count() - 1).y() > 0
+    costs = page.cost_chart.chart().series()[0].barSets()[0]
+    assert costs.count() >= 1  # a bar per provider, local's at zero cost
     endpoints = {page.requests.item(r, 1).text() for r in range(page.requests.rowCount())}
     assert "/v1/chat/completions" in endpoints
     page.edit_memory(memory.id, "My cat is called Miso and she is 4")
