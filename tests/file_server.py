@@ -67,3 +67,21 @@ class FileServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def chat_catalog(path: Path, models: list[tuple[str, str, int]]) -> Path:
+    """A catalog of chat models (id, name, size) whose files are on the "hub" at the usual
+    Hugging Face address: an engine with `hf_endpoint` set to a FileServer gets them from it."""
+    entry = """
+[[models]]
+id = "{id}"
+name = "{name}"
+kind = "chat"
+license = "Apache-2.0"
+[[models.files]]
+name = "{id}.gguf"
+size = {size}
+url = "https://huggingface.co/org/{id}/resolve/main/{id}.gguf"
+"""
+    path.write_text("".join(entry.format(id=i, name=n, size=s) for i, n, s in models))
+    return path

@@ -42,6 +42,7 @@ from app.ui.icons import icon
 from app.ui.params_panel import ParamsPanel
 from app.ui.theme import colours
 from app.ui.transcript_view import TranscriptView, Turn, stored_turns
+from app.ui.welcome import Welcome
 from engine.schemas import Conversation, ModelCard, ToolRun
 
 RENDER_INTERVAL_MS = 50  # a streamed reply is redrawn at most this often
@@ -152,6 +153,9 @@ class ChatPage(QWidget):
         middle = QVBoxLayout(centre)
         middle.setContentsMargins(0, 0, 0, 0)
         middle.addLayout(top)
+        self.welcome = Welcome(calls)
+        self.welcome.notice.connect(self.notice)
+        middle.addWidget(self.welcome)
         middle.addWidget(self.chat_view, 1)
         self.drop_area = QVBoxLayout()  # result cards of dropped files go here
         middle.addLayout(self.drop_area)

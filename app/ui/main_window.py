@@ -15,10 +15,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QStackedWidget,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +38,7 @@ from app.ui.drop_cards import ImageCard, TranscriptCard, _Card
 from app.ui.icons import app_icon, icon
 from app.ui.knowledge_page import KnowledgePage
 from app.ui.models_page import ModelsPage
+from app.ui.quick_ask import QuickAsk
 from app.ui.settings_page import SettingsPage
 from app.ui.theme import ThemeFollower
 from app.ui.transcribe_page import TranscribePage
@@ -127,8 +130,52 @@ class MainWindow(QMainWindow):
         self.models.models_changed.connect(self._on_models_changed)
         self.settings.applied.connect(lambda _v: self._on_models_changed())
         self.settings.theme_chosen.connect(self.restyle)
+        self.chat.welcome.model_ready.connect(self._recommended_model_ready)
         self._on_status(link.state, link.detail)
+        self._tray()
         self._shortcuts()
+
+    def _tray(self) -> None:
+        """The tray icon: click for the quick-ask window; its menu shows or quits Hearth."""
+        self.quick_ask = QuickAsk(
+            self.calls,
+            lambda: {"model": self.chat.model_picker.currentData(),
+                     **self.chat.params.values().sampling()},
+        )  # fmt: skip
+        self.quick_ask.open_requested.connect(self._open_from_quick_ask)
+        self.tray = QSystemTrayIcon(app_icon(), self)
+        self.tray.setToolTip(self.tr("Hearth"))
+        menu = QMenu(self)
+        menu.addAction(self.tr("Ask Hearth…"), self.show_quick_ask)
+        menu.addAction(self.tr("Show Hearth"), self._bring_forward)
+        menu.addSeparator()
+        menu.addAction(self.tr("Quit"), self.close)
+        self.tray.setContextMenu(menu)
+        self.tray.activated.connect(self._tray_clicked)
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray.show()
+
+    def _tray_clicked(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.show_quick_ask()
+
+    def show_quick_ask(self) -> None:
+        self.quick_ask.show()
+        self.quick_ask.raise_()
+        self.quick_ask.activateWindow()
+        self.quick_ask.question.setFocus()
+        self.quick_ask.question.selectAll()
+
+    def _bring_forward(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def _open_from_quick_ask(self, conv_id: str) -> None:
+        self.show_page(self.chat)
+        self.chat.open_conversation(conv_id)
+        self.chat.sidebar.refresh()
+        self._bring_forward()
 
     def _shortcuts(self) -> None:
         for keys, slot in (
@@ -138,6 +185,7 @@ class MainWindow(QMainWindow):
             (SHORTCUT, self.chat.dictation.toggle),
             ("Ctrl+F", self._search),
             ("Ctrl+,", lambda: self.show_page(self.settings)),
+            ("Ctrl+Shift+A", self.show_quick_ask),
         ):
             QShortcut(QKeySequence(keys), self, slot)
         for i in range(self.nav.count()):
@@ -204,10 +252,16 @@ class MainWindow(QMainWindow):
 
     def _on_ready(self) -> None:
         self.chat.refresh_conversations()
+        self.chat.welcome.refresh()
         self.knowledge.refresh()  # the chat's collection picker lists them too
         self.customise.refresh()  # a job still training shows in the status bar
         self._on_models_changed()
         self._show_page(self.nav.currentRow())
+
+    def _recommended_model_ready(self, model_id: str) -> None:
+        self.chat.choose_model(model_id)
+        self._on_models_changed()
+        self.models.refresh()
 
     def _on_models_changed(self) -> None:
         """One fetch of the model list serves the chat's picker, the transcription queue and the
@@ -342,6 +396,8 @@ class MainWindow(QMainWindow):
         for card in self.cards:
             card.stop_watching()
         self.chat.stop_reply()
+        self.quick_ask.close()
+        self.tray.hide()
         self.tasks.shutdown()
         self.link.stop()
         event.accept()

@@ -136,7 +136,12 @@ class ModelsPage(QWidget):
         for entry in entries:
             row = self.catalog.rowCount()
             self.catalog.insertRow(row)
-            cells = [entry.name, entry.kind, human_size(entry.size_bytes), entry.license]
+            name = entry.name
+            if entry.recommended:
+                name += "  ★ " + self.tr("recommended for this computer")
+            elif entry.fits is False:
+                name += "  — " + self.tr("needs more memory than is free")
+            cells = [name, entry.kind, human_size(entry.size_bytes), entry.license]
             for col, text in enumerate(cells):
                 self.catalog.setItem(row, col, QTableWidgetItem(text))
             bar = QProgressBar()

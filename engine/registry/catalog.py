@@ -55,6 +55,9 @@ class CatalogModel(BaseModel):
     # An embedding model's prefixes for what is searched for and what is searched (E5's).
     query_prefix: str = ""
     passage_prefix: str = ""
+    # About how big the download is, as its publisher lists it, where the files' exact sizes
+    # are not recorded yet: shown, and used to judge what fits; never checked against a file.
+    approx_size: int | None = None
     files: list[CatalogFile]
 
     @property

@@ -50,6 +50,11 @@ class CatalogEntry(BaseModel):
     size_bytes: int | None
     verified: bool  # every file has a known sha256
     installed: bool
+    # Chat models: the memory it needs to run at a usual context, whether this machine has it
+    # free (RAM, or the GPU's), and the largest that fits is the one recommended.
+    memory_bytes: int | None = None
+    fits: bool | None = None
+    recommended: bool = False
 
 
 class LoraAdapter(BaseModel):

@@ -9,11 +9,13 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 
+from engine.backends.device_memory import gpu_free_bytes, system_available_bytes
 from engine.errors import InvalidInput, InvalidModelFile, ModelNotFound
 from engine.registry.catalog import Catalog, CatalogFile
 from engine.registry.downloads import Downloader, DownloadProgress, file_from_url
 from engine.registry.gguf_file import read_gguf
 from engine.registry.model_registry import ModelRegistry
+from engine.registry.recommend import Candidate, fits, memory_needed, recommend
 from engine.registry.speech_models import SpeechModels
 from engine.schemas import CatalogEntry
 from engine.services.thread_stream import ThreadStream
@@ -40,7 +42,7 @@ class ModelManager:
     def catalog_entries(self) -> list[CatalogEntry]:
         """The catalog with what is installed now (a model manager's "available" list)."""
         installed = set(self._registry.entries()) | set(self._speech.entries())
-        return [
+        entries = [
             CatalogEntry(
                 id=m.id,
                 name=m.name,
@@ -50,12 +52,22 @@ class ModelManager:
                 quantization=m.quantization,
                 context_length=m.context_length,
                 parameters=m.parameters,
-                size_bytes=sum(f.size or 0 for f in m.files) or None,
+                size_bytes=sum(f.size or 0 for f in m.files) or m.approx_size,
                 verified=all(f.sha256 for f in m.files),
                 installed=m.id in installed,
             )
             for m in self._catalog.models
         ]
+        ram_free, gpu_free = system_available_bytes(), gpu_free_bytes()
+        chat = [e for e in entries if e.kind == "chat" and not e.embedded and e.size_bytes]
+        for entry in chat:
+            assert entry.size_bytes is not None
+            entry.memory_bytes = memory_needed(entry.size_bytes)
+            entry.fits = fits(entry.size_bytes, ram_free, gpu_free)
+        best = recommend([Candidate(e.id, e.size_bytes or 0) for e in chat], ram_free, gpu_free)
+        for entry in chat:
+            entry.recommended = entry.id == best
+        return entries
 
     @property
     def _folder(self) -> Path:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.app.desktop_harness import Windows
+from tests.conftest import DEFAULT_MODEL, RunningEngine
+from tests.model_tokens import never_ends
 from tests.virtual_mic import VirtualMicrophones
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -43,3 +45,17 @@ def windows(qtbot: object) -> Iterator[Windows]:
     opened = Windows(qtbot)
     yield opened
     opened.close_all()
+
+
+@pytest.fixture
+def endless(engine_server: RunningEngine) -> Iterator[str]:
+    """A custom model of the default one that cannot end a reply by itself (a logit bias
+    against its end tokens), so a reply is certainly still streaming when it is stopped."""
+    with engine_server.client() as client:
+        made = client.create_custom_model(
+            id="endless", base=DEFAULT_MODEL, parameters={"logit_bias": never_ends()}
+        )
+        try:
+            yield str(made["id"])
+        finally:
+            client.remove_model("endless")

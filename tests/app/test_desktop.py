@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,7 @@ from app.ui.drop_cards import ImageCard, TranscriptCard
 from app.ui.main_window import MainWindow
 from engine.settings import default_embedded_dir
 from tests.app.desktop_harness import Windows, drop_files
-from tests.conftest import DEFAULT_MODEL, RunningEngine, engine_env
-from tests.model_tokens import never_ends
+from tests.conftest import RunningEngine, engine_env
 from tests.speech import join_wavs, speak
 
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -101,20 +99,6 @@ def test_shift_enter_is_a_new_line_and_enter_on_empty_sends_nothing(
     qtbot.keyClick(window.chat.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)  # type: ignore[attr-defined]
     assert window.chat.input.toPlainText() == "first line\n"
     assert window.chat.reply is None
-
-
-@pytest.fixture
-def endless(engine_server: RunningEngine) -> Iterator[str]:
-    """A custom model of the default one that cannot end a reply by itself (a logit bias
-    against its end tokens), so a reply is certainly still streaming when it is stopped."""
-    with engine_server.client() as client:
-        made = client.create_custom_model(
-            id="endless", base=DEFAULT_MODEL, parameters={"logit_bias": never_ends()}
-        )
-        try:
-            yield str(made["id"])
-        finally:
-            client.remove_model("endless")
 
 
 def test_stop_ends_a_long_reply_at_once_and_keeps_it(

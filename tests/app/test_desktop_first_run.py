@@ -1,17 +1,23 @@
-"""The window's first run without a system keyring: it opens with no question; the key store's
-passphrase is asked only when a secret is stored or needed, twice when it is being chosen, again
-after a wrong one; declining keeps everything else working."""
+"""The window's first run: the welcome, its recommended model downloaded and made the default,
+shown once. Without a system keyring: it opens with no question; the key store's passphrase is
+asked only when a secret is stored or needed, twice when it is being chosen, again after a wrong
+one; declining keeps everything else working."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QLabel
 
 from app.ui.main_window import MainWindow
+from app.ui.welcome import DONE_KEY
+from engine.settings import default_embedded_dir
 from tests.app.desktop_harness import Windows
+from tests.conftest import RunningEngine, engine_env
 from tests.engine.test_first_run import no_keyring_env
+from tests.file_server import FileServer, chat_catalog
 from tests.upstream import UPSTREAM_KEY, llama_server
 
 
@@ -106,3 +112,56 @@ def test_the_passphrase_is_asked_only_when_a_secret_is_needed(
         assert client.key_store_state() == "locked"
         local = client.chat([{"role": "user", "content": "hi"}], max_tokens=3)
         assert local.choices[0].message.content is not None
+
+
+def test_the_welcome_recommends_a_model_that_fits_and_makes_it_the_default(
+    qtbot: object, windows: Windows, tmp_path: Path
+) -> None:
+    real = default_embedded_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    served = FileServer(real)  # the "hub", on loopback
+    served.start()
+    home = tmp_path / "home"
+    home.mkdir()
+    # A model no laptop has the memory for beside it: never the recommendation.
+    catalog = chat_catalog(
+        home / "catalog.toml",
+        [("roomy-chat", "Roomy chat", real.stat().st_size), ("giant-chat", "Giant chat", 10**15)],
+    )
+    QSettings().setValue(DONE_KEY, False)  # Qt reads its settings once per process
+    try:
+        env = engine_env(home, catalog_path=str(catalog), hf_endpoint=served.url)
+        window = windows.open(env)
+        welcome = window.chat.welcome
+        assert welcome.isVisible()
+        assert "network unplugged" in welcome.findChildren(QLabel)[1].text()
+        _wait(qtbot, lambda: welcome.get_button.isVisible())
+        assert "Roomy chat" in welcome.advice.text()
+        assert welcome.recommended is not None
+        assert welcome.recommended.id == "roomy-chat"
+
+        qtbot.mouseClick(welcome.get_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+        assert welcome.progress.isVisible()
+        _wait(qtbot, lambda: not welcome.isVisible(), timeout=60_000)
+        assert window.link.client is not None
+        assert window.link.client.settings().default_model == "roomy-chat"
+        _wait(qtbot, lambda: window.chat.model_picker.currentData() == "roomy-chat")
+        assert any("now the default model" in n for n in window.notices)
+        window.close()
+        windows.opened.remove(window)
+
+        # Shown once: the next start goes straight to the chat.
+        again = windows.open(env)
+        assert not again.chat.welcome.isVisible()
+    finally:
+        served.stop()
+
+
+def test_the_welcome_can_be_put_off_for_good(
+    qtbot: object, engine_server: RunningEngine, windows: Windows
+) -> None:
+    QSettings().setValue(DONE_KEY, False)
+    window = windows.open(engine_env(engine_server.home))
+    assert window.chat.welcome.isVisible()
+    qtbot.mouseClick(window.chat.welcome.dismiss_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert not window.chat.welcome.isVisible()
+    assert QSettings().value(DONE_KEY, type=bool)

@@ -14,7 +14,7 @@ from app.ui.main_window import MainWindow
 from engine.settings import default_embedded_dir
 from tests.app.desktop_harness import Windows
 from tests.conftest import RunningEngine, engine_env
-from tests.file_server import FileServer
+from tests.file_server import FileServer, chat_catalog
 from tests.upstream import UPSTREAM_KEY, llama_server
 from tests.vision_maker import make_projector
 
@@ -161,19 +161,9 @@ def test_a_catalog_download_shows_progress_cancels_and_resumes(
     served.start()
     home = tmp_path / "home"
     home.mkdir()
-    catalog = home / "catalog.toml"
-    catalog.write_text(
-        f"""
-[[models]]
-id = "tiny-chat"
-name = "Tiny chat (served on loopback)"
-kind = "chat"
-license = "Apache-2.0"
-[[models.files]]
-name = "tiny-chat.gguf"
-size = {real.stat().st_size}
-url = "https://huggingface.co/org/tiny/resolve/main/tiny-chat.gguf"
-"""
+    catalog = chat_catalog(
+        home / "catalog.toml",
+        [("tiny-chat", "Tiny chat (served on loopback)", real.stat().st_size)],
     )
     try:
         window = windows.open(engine_env(home, catalog_path=str(catalog), hf_endpoint=served.url))

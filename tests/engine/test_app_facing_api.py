@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.registry.recommend import Candidate, MiB, recommend
 from tests.conftest import RunningEngine, assert_alive, start_engine
 
 
@@ -119,6 +120,34 @@ def test_the_catalog_says_what_is_installed(engine_server: RunningEngine) -> Non
     assert entries["whisper-tiny.en"].installed
     assert not entries["qwen2.5-0.5b-instruct"].installed
     assert entries["qwen2.5-0.5b-instruct"].kind == "chat"
+
+
+def test_the_catalog_recommends_the_largest_chat_model_that_fits(
+    engine_server: RunningEngine,
+) -> None:
+    entries = engine_server.client().catalog()
+    chat = [e for e in entries if e.kind == "chat" and not e.embedded and e.size_bytes]
+    assert all(e.memory_bytes and e.memory_bytes > (e.size_bytes or 0) for e in chat)
+    recommended = [e for e in entries if e.recommended]
+    fitting = [e for e in chat if e.fits]
+    if not fitting:  # a machine too small for any: nothing is pushed on it
+        assert recommended == []
+        return
+    assert len(recommended) == 1
+    assert recommended[0].fits
+    assert recommended[0].size_bytes == max(e.size_bytes or 0 for e in fitting)
+    assert not [e for e in entries if e.embedded and e.recommended]
+
+
+def test_recommendation_follows_the_memory_there_is() -> None:
+    models = [Candidate("small", 400 * MiB), Candidate("mid", 1100 * MiB),
+              Candidate("big", 4000 * MiB)]  # fmt: skip
+    gib = 1024 * MiB
+    assert recommend(models, ram_free=16 * gib, gpu_free=None) == "big"
+    assert recommend(models, ram_free=3 * gib, gpu_free=None) == "mid"
+    assert recommend(models, ram_free=2 * gib, gpu_free=None) == "small"
+    assert recommend(models, ram_free=512 * MiB, gpu_free=None) is None
+    assert recommend(models, ram_free=1 * gib, gpu_free=8 * gib) == "big"  # on the GPU
 
 
 def test_turns_answered_elsewhere_are_recorded(engine_server: RunningEngine) -> None:
