@@ -63,6 +63,9 @@ def run_desktop() -> int:
     from app.tasks import Tasks
     from app.ui.main_window import MainWindow
 
+    # Qt Multimedia says at start which optional libraries (PipeWire, FFmpeg) it did not load:
+    # noise for the user, who records through PulseAudio or the system's own audio.
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.symbolsresolver=false")
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName("Hearth")
     app.setApplicationName("Hearth")

@@ -24,6 +24,7 @@ from app.attachments import AUDIO
 from app.engine_calls import EngineCalls
 from app.engine_client import RESULT_FORMATS, EngineClient
 from app.tasks import Handle
+from app.ui.recorder_bar import RecorderBar
 from engine.schemas import Job
 
 LANGUAGES = ("", "en", "zh", "es", "fr", "de", "ja", "ko", "ru", "pt", "it")
@@ -75,8 +76,11 @@ class TranscribePage(QWidget):
         export.clicked.connect(self._choose_export)
         clear = QPushButton(self.tr("Clear finished"))
         clear.clicked.connect(self.clear_finished)
+        self.recorder = RecorderBar()
+        self.recorder.notice.connect(self.notice)
+        self.recorder.recorded.connect(self._recorded)
         row = QHBoxLayout()
-        for w in (add, self.start_button, self.cancel_button, clear):
+        for w in (add, self.recorder, self.start_button, self.cancel_button, clear):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(QLabel(self.tr("Format")))
@@ -85,7 +89,7 @@ class TranscribePage(QWidget):
         layout = QVBoxLayout(self)
         hint = QLabel(
             self.tr(
-                "Add audio or video files, choose a language and model for each, and transcribe them in the background."
+                "Add audio or video files, or record from the microphone; choose a language and model for each, and transcribe them in the background."
             )
         )
         hint.setWordWrap(True)
@@ -126,6 +130,14 @@ class TranscribePage(QWidget):
             self.table.setCellWidget(row, 3, progress)
             self.table.setItem(row, 4, status)
             self.files.append(QueuedFile(path, language, model, progress, status))
+
+    def _recorded(self, path: Path) -> None:
+        """A finished recording is queued and transcribed like a dropped file."""
+        self.notice.emit(
+            self.tr("Recording saved as %1; transcribing it.").replace("%1", path.name)
+        )
+        self.add_files([path])
+        self._start(self.files[-1])
 
     def start_all(self) -> None:
         for f in self.files:

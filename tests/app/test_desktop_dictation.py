@@ -5,6 +5,7 @@ before the speaker has finished, the final text close to what was said."""
 from __future__ import annotations
 
 import itertools
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,3 +151,42 @@ def test_unplugged_mid_sentence_keeps_what_was_captured(
     qtbot.mouseClick(bar.button, Qt.MouseButton.LeftButton)  # the gone device, chosen again
     assert not bar.active
     assert "could not be opened" in window.notices[-1] or "No microphone" in window.notices[-1]
+
+
+def test_a_recording_is_on_disk_as_it_grows_then_transcribed_as_a_job(
+    qtbot: Any,
+    engine_server: RunningEngine,
+    windows: Windows,
+    mic: Mic,
+    speech: list[bytes],
+    tmp_path: Path,
+) -> None:
+    window = _open(windows, engine_server, qtbot, mic)
+    window.show_page(window.transcribe)
+    page = window.transcribe
+    page.recorder.folder = tmp_path / "recordings"
+    qtbot.mouseClick(page.recorder.button, Qt.MouseButton.LeftButton)
+    assert page.recorder.file is not None, window.notices
+    path = page.recorder.file.path
+    speaker = Speaker(mic.pipe, speech[0]).start()
+    qtbot.waitUntil(lambda: speaker.sent > len(speech[0]) // 2, timeout=30_000)
+    # Half-way: the file already plays (its header says what it holds), as after a crash.
+    qtbot.waitUntil(lambda: _wav_seconds(path) > 1.0, timeout=10_000)
+    qtbot.waitUntil(speaker.done.is_set, timeout=60_000)
+    qtbot.mouseClick(page.recorder.button, Qt.MouseButton.LeftButton)
+    assert page.recorder.file is None
+    assert _wav_seconds(path) >= len(speech[0]) / 32000 - 0.5
+    assert [f.path for f in page.files] == [path]
+    queued = page.files[0]
+    qtbot.waitUntil(lambda: queued.job is not None and queued.job.status == "succeeded",
+                    timeout=120_000)  # fmt: skip
+    assert queued.job is not None
+    text = tmp_path / "out.txt"
+    engine_server.client().save_job_result(queued.job.id, text, "text")
+    errors, total = word_errors(SAID[0], text.read_text())
+    assert errors / total <= 0.25, text.read_text()
+
+
+def _wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()
