@@ -7,12 +7,10 @@ from __future__ import annotations
 import contextlib
 import time
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
-    QProgressBar,
     QToolButton,
     QWidget,
 )
@@ -21,7 +19,7 @@ from app.engine_calls import EngineCalls
 from app.engine_client import Dictation, EngineError
 from app.tasks import Handle
 from app.ui.icons import icon
-from app.ui.microphone import Microphone, MicrophoneError
+from app.ui.microphone import LevelClock, Microphone, MicrophoneError
 
 HOLD_SECONDS = 0.5  # held longer than this: push-to-talk, release stops
 DEVICE_KEY = "dictation/device"
@@ -46,27 +44,14 @@ class DictationBar(QWidget):
         self.button.setAccessibleName(self.tr("Dictate"))
         self.button.pressed.connect(self._pressed)
         self.button.released.connect(self._released)
-        self.meter = QProgressBar()
-        self.meter.setObjectName("dictation_level")
-        self.meter.setAccessibleName(self.tr("Microphone level"))
-        self.meter.setRange(0, 100)
-        self.meter.setTextVisible(False)
-        self.meter.setFixedSize(70, 8)
-        self.clock = QLabel("0:00")
-        self.clock.setObjectName("dictation_clock")
-        self.clock.setAccessibleName(self.tr("Recording time"))
+        self.mic = Microphone(self)
+        self.mic.lost.connect(self._lost)
+        self.gauge = LevelClock(self.mic)
+        self.meter, self.clock = self.gauge.meter, self.gauge.clock
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.button)
-        layout.addWidget(self.meter)
-        layout.addWidget(self.clock)
-
-        self.mic = Microphone(self)
-        self.mic.level.connect(lambda level: self.meter.setValue(int(level * 100)))
-        self.mic.lost.connect(self._lost)
-        self._tick = QTimer(self)
-        self._tick.setInterval(250)
-        self._tick.timeout.connect(self._show_clock)
+        layout.addWidget(self.gauge)
         self.dictation: Dictation | None = None
         self._handle: Handle | None = None
         self._prefix = ""
@@ -182,28 +167,17 @@ class DictationBar(QWidget):
         self.button.setIcon(icon("stop" if self.mic.recording else "microphone"))
 
     def _show_idle(self) -> None:
-        self._tick.stop()
-        self.meter.hide()
-        self.clock.hide()
+        self.gauge.running(False)
         self.button.setEnabled(True)
         self.button.setIcon(icon("microphone"))
         self.button.setAccessibleDescription(self.tr("Not recording"))
 
     def _show_recording(self) -> None:
-        self.meter.setValue(0)
-        self.meter.show()
-        self.clock.setText("0:00")
-        self.clock.show()
-        self._tick.start()
+        self.gauge.running(True)
         self.button.setIcon(icon("stop"))
         self.button.setAccessibleDescription(self.tr("Recording; Esc cancels"))
 
     def _show_finishing(self) -> None:
-        self._tick.stop()
-        self.meter.hide()
+        self.gauge.running(False)
         self.button.setEnabled(False)
         self.button.setAccessibleDescription(self.tr("Finishing the text"))
-
-    def _show_clock(self) -> None:
-        seconds = int(self.mic.seconds)
-        self.clock.setText(f"{seconds // 60}:{seconds % 60:02d}")

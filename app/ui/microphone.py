@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 RATE = 16000
 POLL_MS = 50
@@ -154,3 +155,42 @@ def _no_error() -> Any:
     media = _multimedia()
     audio = getattr(media, "QtAudio", None) or media.QAudio  # QAudio before Qt 6.7
     return audio.Error.NoError
+
+
+class LevelClock(QWidget):
+    """A microphone's level meter and recording clock, shown beside its button while it records."""
+
+    def __init__(self, mic: Microphone, meter_width: int = 70) -> None:
+        super().__init__()
+        self.mic = mic
+        self.meter = QProgressBar()
+        self.meter.setAccessibleName(self.tr("Microphone level"))
+        self.meter.setRange(0, 100)
+        self.meter.setTextVisible(False)
+        self.meter.setFixedSize(meter_width, 8)
+        self.clock = QLabel("0:00")
+        self.clock.setAccessibleName(self.tr("Recording time"))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.meter)
+        layout.addWidget(self.clock)
+        mic.level.connect(lambda level: self.meter.setValue(int(level * 100)))
+        self._tick = QTimer(self)
+        self._tick.setInterval(250)
+        self._tick.timeout.connect(self._show_clock)
+        self.running(False)
+
+    def running(self, on: bool) -> None:
+        if on:
+            self.meter.setValue(0)
+            self.clock.setText("0:00")
+            self._tick.start()
+        else:
+            self._tick.stop()
+        self.meter.setVisible(on)
+        self.clock.setVisible(on)
+
+    def _show_clock(self) -> None:
+        s = int(self.mic.seconds)
+        self.clock.setText(f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600
+                           else f"{s // 60}:{s % 60:02d}")  # fmt: skip

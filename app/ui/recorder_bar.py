@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import QSettings, QStandardPaths, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from app.recording_file import GrowingWav
 from app.ui.dictation_bar import DEVICE_KEY
 from app.ui.icons import icon
-from app.ui.microphone import Microphone, MicrophoneError
+from app.ui.microphone import LevelClock, Microphone, MicrophoneError
 
 
 def default_recordings_dir() -> Path:
@@ -32,23 +32,13 @@ class RecorderBar(QWidget):
         self.button.setObjectName("record_button")
         self.button.setAccessibleName(self.tr("Record from the microphone"))
         self.button.clicked.connect(self.toggle)
-        self.meter = QProgressBar()
-        self.meter.setAccessibleName(self.tr("Microphone level"))
-        self.meter.setRange(0, 100)
-        self.meter.setTextVisible(False)
-        self.meter.setFixedSize(90, 8)
-        self.clock = QLabel()
-        self.clock.setAccessibleName(self.tr("Recording time"))
+        self.mic = Microphone(self)
+        self.mic.lost.connect(self._lost)
+        self.gauge = LevelClock(self.mic, 90)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.button, self.meter, self.clock):
-            layout.addWidget(widget)
-        self.mic = Microphone(self)
-        self.mic.level.connect(lambda level: self.meter.setValue(int(level * 100)))
-        self.mic.lost.connect(self._lost)
-        self._tick = QTimer(self)
-        self._tick.setInterval(250)
-        self._tick.timeout.connect(self._show_clock)
+        layout.addWidget(self.button)
+        layout.addWidget(self.gauge)
         self.file: GrowingWav | None = None
         self._show(False)
 
@@ -92,17 +82,6 @@ class RecorderBar(QWidget):
             recording.path.unlink(missing_ok=True)
 
     def _show(self, recording: bool) -> None:
-        self.meter.setVisible(recording)
-        self.clock.setVisible(recording)
+        self.gauge.running(recording)
         self.button.setText(self.tr("Stop recording") if recording else self.tr("Record"))
         self.button.setIcon(icon("stop" if recording else "record"))
-        if recording:
-            self.clock.setText("0:00")
-            self._tick.start()
-        else:
-            self._tick.stop()
-
-    def _show_clock(self) -> None:
-        seconds = int(self.mic.seconds)
-        self.clock.setText(f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-                           if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}")  # fmt: skip
