@@ -76,13 +76,14 @@ class TranscriptView(QTextBrowser):
             f"<p style='margin:6px 0'><a href='{EXAMPLE_SCHEME}:{i}'>{html.escape(text)}</a></p>"
             for i, text in enumerate(self.examples)
         )
+        title, try_these = self.tr("What can I help with?"), self.tr("Try:")
         return (
-            f"<div style='margin-top:40px'><h2 align='center'>{self.tr('What can I help with?')}"
+            f"<div style='margin-top:40px'><h2 align='center'>{title}"
             f"</h2><p align='center' style='color:{c.muted}'>"
             + self.tr("Everything runs on this computer, even with the network unplugged.")
             + f"</p></div><table align='center' cellpadding='14' style='margin-top:16px; "
             f"background-color:{c.raised}; border:1px solid {c.border}'><tr><td>"
-            f"<p style='color:{c.muted}'>{self.tr('Try:')}</p>{examples}"
+            f"<p style='color:{c.muted}'>{try_these}</p>{examples}"
             f"<p style='color:{c.muted}; margin-top:14px'>"
             + self.tr(
                 "Drop audio to transcribe it, an image to caption and read it, or "
