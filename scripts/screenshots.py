@@ -54,8 +54,10 @@ def _shoot(
     wav: Path | None,
     out: Path,
     manifest: dict[str, object],
+    pages: list[str],
+    look: str = "light",
 ) -> list[Path]:
-    """One window in `language`: the main pages (or only the chat) saved as PNG files."""
+    """One window in `language` and the `look` theme: `pages` saved as PNG files."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QWidget
 
@@ -68,6 +70,7 @@ def _shoot(
     tasks = Tasks()
     link = EngineLink(tasks, env)
     window = MainWindow(link, tasks, env)
+    window.restyle(look)  # shown, not saved: the user's own choice stays as it is
     window.resize(1280, 800)
     window.show()
     link.start()
@@ -81,8 +84,13 @@ def _shoot(
         window.open_files([wav])
         card = window.cards[-1]
         _wait(app, 120, lambda: bool(card.text.toPlainText()), "the transcript")  # type: ignore[attr-defined]
-    pages = ["chat", "transcribe", "knowledge", "customise", "models", "usage", "settings"]
-    pages = pages if wav else ["chat"]
+    welcome = chat.welcome
+    if language == "en" and look == "light":  # the first-run welcome, with its recommendation
+        welcome.show()
+        welcome.refresh()
+        _wait(app, 30, lambda: bool(welcome.advice.text()), "the recommended model")
+    else:
+        welcome.hide()
     # What each page shows once its data has arrived: the picture is taken then, not after a
     # guessed time.
     loaded = {
@@ -96,7 +104,7 @@ def _shoot(
         "usage": lambda: window.usage.memories.count() > 0,
         "settings": lambda: window.settings.current is not None,
     }
-    suffix = "" if language == "en" else f"-{language}"
+    suffix = ("" if language == "en" else f"-{language}") + ("" if look == "light" else f"-{look}")
     shots = []
     for name in pages:
         window.show_page(getattr(window, name))
@@ -190,8 +198,11 @@ def main(out: Path) -> int:
         app = QApplication.instance() or QApplication(sys.argv)
         link_env = {**env, "HEARTH_URL": url, "HEARTH_API_TOKEN": client.token or ""}
         manifest: dict[str, object] = {}
-        shots = _shoot(app, "en", link_env, wav, out, manifest)
-        shots += _shoot(app, "zh_CN", link_env, None, out, manifest)
+        every = ["chat", "transcribe", "knowledge", "customise", "models", "usage", "settings"]
+        shots = _shoot(app, "en", link_env, wav, out, manifest, every)
+        shots += _shoot(app, "zh_CN", link_env, None, out, manifest, ["chat"])
+        shots += _shoot(app, "en", link_env, None, out, manifest,
+                        ["chat", "models", "usage", "settings"], look="dark")  # fmt: skip
         # What was on screen in each picture, for the test (and anyone checking a picture).
         (out / "screenshots.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for path in shots:

@@ -230,6 +230,9 @@ class ChatPage(QWidget):
         """Icons and the transcript in the theme's colours (after a theme change)."""
         for button, name in ((self.attach_button, "attach"), (self.regenerate_button, "regenerate"),
                              (self.edit_button, "edit"), (self.stop_button, "stop")):  # fmt: skip
+            # Icons alone keep the row narrow; the words are the tooltip and accessible name.
+            button.setToolTip(button.text().replace("…", "") or button.toolTip())
+            button.setText("")
             button.setIcon(icon(name))
         self.send_button.setIcon(icon("send", colours().on_accent))
         self.dictation.restyle()

@@ -1,5 +1,6 @@
 """Hearth's look in one place: two palettes, spacing, type scale and radii, and the Qt palette and
-style sheet made from them. Light and dark follow the operating system unless Settings says
+style sheet made from them (spin and combo boxes are left to Fusion and the palette: a style
+sheet on them loses their arrows). Light and dark follow the operating system unless Settings says
 otherwise. Colours elsewhere come from `colours()`, never from literals, so both themes hold.
 
 Every text colour is chosen against the surfaces it is drawn on for a contrast of at least
@@ -166,12 +167,11 @@ QPushButton:disabled {{ color: {muted}; background: {window}; }}
 QToolButton {{ border: 1px solid transparent; border-radius: {rs}px; padding: {s1}px; }}
 QToolButton:hover, QToolButton:checked {{ background: {raised}; border-color: {border}; }}
 QToolButton:focus {{ border-color: {accent}; }}
-QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
+QLineEdit, QPlainTextEdit, QTextEdit {{
   background: {surface}; color: {text}; border: 1px solid {border};
   border-radius: {rs}px; padding: {s1}px {s2}px; selection-background-color: {accent};
   selection-color: {on_accent}; }}
-QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus, QSpinBox:focus,
-QDoubleSpinBox:focus, QComboBox:focus {{ border-color: {accent}; }}
+QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus {{ border-color: {accent}; }}
 QTextBrowser {{ border: 1px solid {border}; border-radius: {r}px; padding: {s2}px; }}
 QGroupBox {{ border: 1px solid {border}; border-radius: {r}px; margin-top: {s4}px;
   padding: {s3}px {s2}px {s2}px {s2}px; background: {surface}; }}
@@ -181,7 +181,7 @@ QProgressBar {{ border: none; background: {raised}; border-radius: {s1}px; color
   text-align: center; min-height: 8px; }}
 QProgressBar::chunk {{ background: {accent}; border-radius: {s1}px; }}
 QListWidget {{ background: {surface}; border: 1px solid {border}; border-radius: {rs}px; }}
-QListWidget#nav {{ border: none; background: transparent; font-size: {title}pt; }}
+QListWidget#nav {{ border: none; background: transparent; font-size: {title}pt; outline: 0; }}
 QListWidget#nav::item {{ padding: 9px 12px; border-radius: {rs}px; color: {text}; }}
 QListWidget#nav::item:selected {{ background: {selected}; color: {on_selected}; }}
 QLabel#page_title {{ font-size: {heading}pt; font-weight: 600; }}

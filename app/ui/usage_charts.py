@@ -1,5 +1,5 @@
 """The Usage page's charts, with Qt Charts: tokens per day stacked by provider, first-token
-latency over the days, cost per provider. Hovering a bar or a point shows its figure."""
+latency day by day (a bar per provider), cost per provider. Hovering a bar shows its figure."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from PySide6.QtCharts import (
     QBarSet,
     QChart,
     QChartView,
-    QLineSeries,
     QStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QCursor, QPainter
 from PySide6.QtWidgets import QToolTip
 
@@ -53,13 +52,13 @@ class UsageChart(QChartView):
         self.setChart(chart)
         return chart
 
-    def _axes(self, chart: QChart, categories: list[str], series: object) -> None:
+    def _axes(self, chart: QChart, categories: list[str], series: object, top: float) -> None:
         c = colours()
         x = QBarCategoryAxis()
         x.append(categories or [""])
         y = QValueAxis()
-        y.setLabelFormat("%.0f")
-        y.setMin(0)
+        y.setLabelFormat("%.0f" if top >= 10 else "%.2f")
+        y.setRange(0, top * 1.1 if top > 0 else 1)
         for axis in (x, y):
             axis.setLabelsColor(QColor(c.muted))
             axis.setGridLineColor(QColor(c.border))
@@ -99,45 +98,10 @@ class UsageChart(QChartView):
             )
             series.append(bar_set)
         chart.addSeries(series)
-        self._axes(chart, categories, series)
-
-    def lines(
-        self,
-        categories: list[str],
-        lines: dict[str, list[float | None]],
-        describe: Callable[[str, str, float], str],
-    ) -> None:
-        """A line per name over the categories (a missing value leaves a gap)."""
-        chart = self._new_chart()
-        palette = series_colours(colours())
-        first: QLineSeries | None = None
-        for i, (name, values) in enumerate(lines.items()):
-            line = QLineSeries()
-            line.setName(name)
-            line.setColor(QColor(palette[i % len(palette)]))
-            line.setPointsVisible(True)
-            for x, value in enumerate(values):
-                if value is not None:
-                    line.append(QPointF(x, value))
-            line.hovered.connect(
-                lambda point, on, n=name: self._show_tip(
-                    on, lambda: describe(n, _at(categories, point.x()), point.y())
-                )
-            )
-            chart.addSeries(line)
-            first = first or line
-        if first is None:
-            first = QLineSeries()
-            chart.addSeries(first)
-        self._axes(chart, categories, first)
-        for series in chart.series()[1:]:
-            for axis in chart.axes():
-                series.attachAxis(axis)
-
-
-def _at(categories: list[str], x: float) -> str:
-    index = round(x)
-    return categories[index] if 0 <= index < len(categories) else ""
+        # The tallest bar (or stack) sets the scale.
+        columns = list(zip(*sets.values(), strict=True))
+        top = max((sum(c) if stacked else max(c) for c in columns), default=0.0)
+        self._axes(chart, categories, series, top)
 
 
 def by_day_and_provider(rows: Rows, figure: Callable[[dict[str, object]], float | None]) -> tuple[

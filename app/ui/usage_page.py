@@ -144,8 +144,8 @@ class UsagePage(QWidget):
             days,
             lambda r: float(r["first_token_ms"]) if r["first_token_ms"] else None,  # type: ignore[arg-type]
         )
-        self.latency_chart.lines(
-            labels, latency,
+        self.latency_chart.bars(
+            labels, {p: [v or 0.0 for v in values] for p, values in latency.items()}, False,
             lambda p, day, v: self.tr("%1 on %2: first token after %3 ms")
             .replace("%1", p).replace("%2", day).replace("%3", f"{v:,.0f}"),
         )  # fmt: skip
