@@ -29,7 +29,6 @@ SHORTCUT = "Ctrl+Shift+D"  # the window binds it; Esc cancels through the window
 
 class DictationBar(QWidget):
     notice = Signal(str)
-    finished = Signal(str)  # the final text, once it is in the box
     send_requested = Signal()  # the final text is in and the user asked to send it at once
 
     def __init__(self, calls: EngineCalls, target: QPlainTextEdit) -> None:
@@ -129,7 +128,6 @@ class DictationBar(QWidget):
             return
         self._put(dictation.text)
         self._reset()
-        self.finished.emit(dictation.text)
         if dictation.text and QSettings().value(SEND_ON_STOP_KEY, False, type=bool):
             self.send_requested.emit()
 

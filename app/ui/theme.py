@@ -121,8 +121,11 @@ def apply(choice: str | None = None) -> Colours:
     assert isinstance(app, QApplication)
     choice = choice or chosen()
     c = THEMES[system_scheme() if choice == "system" else choice]
+    if app.property(_PROPERTY) == c.name:
+        return c  # restyling every widget of every window is costly: only for a change
     app.setProperty(_PROPERTY, c.name)
-    app.setStyle("Fusion")  # the same widgets on every system, drawn from the palette below
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")  # the same widgets on every system, drawn from the palette
     app.setPalette(qt_palette(c))
     font = QFont(app.font())
     font.setPointSizeF(TYPE_SCALE["body"])

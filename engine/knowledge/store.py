@@ -18,7 +18,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.knowledge.passage import Passage
 from engine.knowledge.vector_cache import VectorCache
 from engine.memory.database import Database
-from engine.memory.fts_query import match_any, terms
+from engine.memory.fts_query import is_cjk, match_any, terms
 
 Chunk = Passage  # what is embedded and searched
 
@@ -251,8 +251,9 @@ class KnowledgeStore:
             )  # fmt: skip
             chunk_id = int(cursor.lastrowid or 0)
             added.append(chunk_id)
-            conn.execute("INSERT INTO chunks_fts (rowid, text, vector_store_id) VALUES "
-                         "(?, ?, ?)", (chunk_id, chunk.text, store_id))  # fmt: skip
+            for index in ("chunks_fts", "chunks_words"):
+                conn.execute(f"INSERT INTO {index} (rowid, text, vector_store_id) VALUES "
+                             "(?, ?, ?)", (chunk_id, chunk.text, store_id))  # fmt: skip
             conn.execute(f"INSERT INTO {table} (chunk_id, vector_store_id, embedding) "
                          "VALUES (?, ?, ?)", (chunk_id, store_id, _pack(vector)))  # fmt: skip
         conn.execute(
@@ -272,6 +273,7 @@ class KnowledgeStore:
         table = _vector_table(dimensions)
         for chunk_id in ids:
             conn.execute("DELETE FROM chunks_fts WHERE rowid = ?", (chunk_id,))
+            conn.execute("DELETE FROM chunks_words WHERE rowid = ?", (chunk_id,))
             conn.execute(f"DELETE FROM {table} WHERE chunk_id = ?", (chunk_id,))
         conn.execute(f"DELETE FROM chunks WHERE {where}", args)
         return ids
@@ -342,32 +344,35 @@ class KnowledgeStore:
                                    dimensions)  # fmt: skip
 
     def matching(self, store_id: str, text: str, k: int) -> list[int]:
-        """Chunk ids by FTS5's BM25 over the query's terms, best first. Words found in most
-        chunks are left out first: they add little to BM25, and ranking every chunk that holds
-        one is what makes a search slow in a large collection."""
-        query = match_any(" ".join(self._telling_terms(text)))
+        """Chunk ids by FTS5's BM25 over the query's terms, best first: by whole (stemmed) words
+        for spaced scripts, by trigrams when the query has Chinese, Japanese or Korean in it.
+        Words found in most chunks are left out first: they add little to BM25, and ranking
+        every chunk that holds one is what makes a search slow in a large collection."""
+        found = terms(text)
+        index = "chunks_fts" if any(is_cjk(t) for t in found) else "chunks_words"
+        query = match_any(" ".join(self._telling_terms(found, index)))
         if query is None:
             return []
         rows = self._db.query(
-            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND vector_store_id = ? "
-            "ORDER BY bm25(chunks_fts) LIMIT ?", (query, store_id, k))  # fmt: skip
+            f"SELECT rowid FROM {index} WHERE {index} MATCH ? AND vector_store_id = ? "
+            f"ORDER BY bm25({index}) LIMIT ?", (query, store_id, k))  # fmt: skip
         return [r[0] for r in rows]
 
-    def _telling_terms(self, text: str) -> list[str]:
-        """The query's terms less those that are in more than COMMON of the chunks (by their
-        rarest trigram's document count, an upper bound read from the FTS5 vocabulary); the
-        rarest term stays when all are common."""
-        words = terms(text)
+    def _telling_terms(self, words: list[str], index: str) -> list[str]:
+        """The terms less those in more than COMMON of the chunks; the rarest stays when all
+        are common. Each term's chunks are counted only up to that share, so a common word
+        costs no more than a rare one past it."""
         total = self._db.query("SELECT coalesce(max(id), 0) FROM chunks")[0][0]
         if len(words) < 2 or total < 1000:
             return words
-        grams = {w: {w[i : i + 3] for i in range(len(w) - 2)} or {w} for w in words}
-        wanted = sorted(set().union(*grams.values()))
-        marks = ",".join("?" for _ in wanted)
-        rows = self._db.query(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", wanted)
-        counts: dict[str, int] = {row[0]: int(row[1]) for row in rows}
-        df = {w: min(counts.get(g, 0) for g in gs) for w, gs in grams.items()}
-        kept = [w for w in words if df[w] <= COMMON * total]
+        cap = int(COMMON * total) + 1
+        df = {}
+        for word in words:
+            quoted = match_any(word)
+            df[word] = cap if quoted is None else self._db.query(
+                f"SELECT count(*) FROM (SELECT 1 FROM {index} WHERE {index} MATCH ? LIMIT ?)",
+                (quoted, cap))[0][0]  # fmt: skip
+        kept = [w for w in words if df[w] < cap]
         return kept or [min(words, key=lambda w: df[w])]
 
     def hits(self, scored: dict[int, float]) -> list[Hit]:

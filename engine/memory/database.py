@@ -368,6 +368,21 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
             );
         """,
     ),
+    (
+        14,
+        "a word index of chunks",
+        # Words (stemmed: "roses" finds "rose") for queries in spaced scripts, where ranking by
+        # whole words is far cheaper than matching each word's trigrams in sequence; the
+        # trigram index stays for Chinese, Japanese and Korean, which have no spaces.
+        """
+            CREATE VIRTUAL TABLE chunks_words USING fts5(
+                text, vector_store_id UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2'
+            );
+            INSERT INTO chunks_words (rowid, text, vector_store_id)
+                SELECT id, text, vector_store_id FROM chunks;
+            DROP TABLE chunks_vocab;
+        """,
+    ),
 )
 
 

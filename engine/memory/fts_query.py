@@ -69,6 +69,10 @@ STOPWORDS = frozenset(
 )
 
 
+def is_cjk(term: str) -> bool:
+    return bool(_CJK.search(term))
+
+
 def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """Distinct terms of `text` that a trigram index can match, in order of appearance."""
     found: list[str] = []

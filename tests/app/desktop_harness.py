@@ -37,6 +37,7 @@ class Windows:
     def close_all(self) -> None:
         for window in self.opened:
             window.close()
+            window.deleteLater()  # a closed window is hidden, not gone: later tests pay for it
         self.opened.clear()
 
 
