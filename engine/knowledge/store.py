@@ -37,7 +37,7 @@ class Hit:
     score: float
 
 
-COMMON = 0.1  # a query word in more than this share of the chunks is not searched by FTS5
+COMMON = 0.05  # a query word in more than this share of the chunks is not searched by FTS5
 
 
 def _vector_table(dimensions: int) -> str:
