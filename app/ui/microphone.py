@@ -18,8 +18,11 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
+from app.audio_convert import ToPcm16k
+
 RATE = 16000
 POLL_MS = 50
+_SAMPLE_FORMATS = {"UInt8": "uint8", "Int16": "int16", "Int32": "int32", "Float": "float"}
 STALL_SECONDS = 1.5  # no samples for this long while recording: the device is gone
 
 
@@ -71,6 +74,7 @@ class Microphone(QObject):
         self._timer.timeout.connect(self._poll)
         self._bytes = 0
         self._last_data = 0.0
+        self._convert: ToPcm16k | None = None  # when the device cannot give 16 kHz mono
 
     @property
     def recording(self) -> bool:
@@ -97,8 +101,14 @@ class Microphone(QObject):
         fmt.setSampleRate(RATE)
         fmt.setChannelCount(1)
         fmt.setSampleFormat(media.QAudioFormat.SampleFormat.Int16)
-        if not device.isFormatSupported(fmt):
-            raise MicrophoneError(self.tr("This microphone cannot record 16 kHz mono sound."))
+        self._convert = None
+        if not device.isFormatSupported(fmt):  # record as the device does, convert here
+            fmt = device.preferredFormat()
+            kind = _SAMPLE_FORMATS.get(fmt.sampleFormat().name)
+            if kind is None or fmt.sampleRate() <= 0:
+                raise MicrophoneError(self.tr("This microphone records in a format Hearth "
+                                              "cannot read."))  # fmt: skip
+            self._convert = ToPcm16k(fmt.sampleRate(), fmt.channelCount(), kind)
         source = media.QAudioSource(device, fmt, self)
         io = source.start()
         if io is None or source.error() != _no_error():
@@ -131,6 +141,8 @@ class Microphone(QObject):
         if self._io is None:
             return
         data = bytes(self._io.readAll().data())
+        if data and self._convert is not None:
+            data = self._convert(data)
         now = time.monotonic()
         if data:
             self._last_data = now
