@@ -119,32 +119,32 @@
         <translation>很小，用于试用 Hearth</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="303"/>
+        <location filename="../chat_page.py" line="306"/>
         <source>Opened %1</source>
         <translation>已打开 %1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="311"/>
+        <location filename="../chat_page.py" line="314"/>
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="320"/>
+        <location filename="../chat_page.py" line="323"/>
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="329"/>
+        <location filename="../chat_page.py" line="332"/>
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="347"/>
+        <location filename="../chat_page.py" line="350"/>
         <source>The engine is not ready yet; your message is kept in the box.</source>
         <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="353"/>
+        <location filename="../chat_page.py" line="356"/>
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
@@ -480,32 +480,32 @@
 <context>
     <name>DictationBar</name>
     <message>
-        <location filename="../dictation_bar.py" line="42"/>
+        <location filename="../dictation_bar.py" line="41"/>
         <source>Dictate (%1): click to start and stop, or hold to talk</source>
         <translation>听写（%1）：单击开始和停止，或按住说话</translation>
     </message>
     <message>
-        <location filename="../dictation_bar.py" line="44"/>
+        <location filename="../dictation_bar.py" line="43"/>
         <source>Dictate</source>
         <translation>听写</translation>
     </message>
     <message>
-        <location filename="../dictation_bar.py" line="142"/>
+        <location filename="../dictation_bar.py" line="140"/>
         <source>Dictation stopped: %1</source>
         <translation>听写已停止：%1</translation>
     </message>
     <message>
-        <location filename="../dictation_bar.py" line="173"/>
+        <location filename="../dictation_bar.py" line="171"/>
         <source>Not recording</source>
         <translation>未在录音</translation>
     </message>
     <message>
-        <location filename="../dictation_bar.py" line="178"/>
+        <location filename="../dictation_bar.py" line="176"/>
         <source>Recording; Esc cancels</source>
         <translation>正在录音；按 Esc 取消</translation>
     </message>
     <message>
-        <location filename="../dictation_bar.py" line="183"/>
+        <location filename="../dictation_bar.py" line="181"/>
         <source>Finishing the text</source>
         <translation>正在完成文字</translation>
     </message>
@@ -688,12 +688,12 @@
 <context>
     <name>LevelClock</name>
     <message>
-        <location filename="../microphone.py" line="167"/>
+        <location filename="../microphone.py" line="179"/>
         <source>Microphone level</source>
         <translation>麦克风音量</translation>
     </message>
     <message>
-        <location filename="../microphone.py" line="172"/>
+        <location filename="../microphone.py" line="184"/>
         <source>Recording time</source>
         <translation>录音时长</translation>
     </message>
@@ -921,22 +921,22 @@
 <context>
     <name>Microphone</name>
     <message>
-        <location filename="../microphone.py" line="89"/>
+        <location filename="../microphone.py" line="93"/>
         <source>No microphone found. Connect one, or choose another in Settings.</source>
         <translation>未找到麦克风。请连接一个，或在设置中选择其他麦克风。</translation>
     </message>
     <message>
-        <location filename="../microphone.py" line="101"/>
-        <source>This microphone cannot record 16 kHz mono sound.</source>
-        <translation>此麦克风无法录制 16 kHz 单声道声音。</translation>
+        <location filename="../microphone.py" line="109"/>
+        <source>This microphone records in a format Hearth cannot read.</source>
+        <translation>此麦克风的录音格式 Hearth 无法读取。</translation>
     </message>
     <message>
-        <location filename="../microphone.py" line="107"/>
+        <location filename="../microphone.py" line="117"/>
         <source>The microphone could not be opened: access was refused, or another program holds it.</source>
         <translation>无法打开麦克风：访问被拒绝，或另一个程序正在占用它。</translation>
     </message>
     <message>
-        <location filename="../microphone.py" line="145"/>
+        <location filename="../microphone.py" line="157"/>
         <source>The microphone stopped (unplugged?). What was recorded is kept.</source>
         <translation>麦克风已停止（被拔出？）。已录制的内容会保留。</translation>
     </message>
