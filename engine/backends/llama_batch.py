@@ -383,16 +383,22 @@ class BatchModel:
         """Drop a sequence's cache from position `start` on."""
         self._L.llama_memory_seq_rm(self.memory, seq, start, -1)
 
-    def save_sequence(self, seq: int) -> bytes:
+    def save_sequence(self, seq: int) -> bytearray:
+        """A sequence's KV state, written by llama.cpp straight into the returned buffer (a
+        ctypes array copied out into bytes cost four times llama.cpp's own copy: 2 ms more
+        for 160 tokens of SmolLM2, on the path of every request that overwrites a slot)."""
         L = self._L
         size = int(L.llama_state_seq_get_size(self.ctx, seq))
-        buf = (ctypes.c_uint8 * size)()
-        written = int(L.llama_state_seq_get_data(self.ctx, buf, size, seq))
-        return ctypes.string_at(buf, written)
+        state = bytearray(size)
+        view = (ctypes.c_uint8 * size).from_buffer(state)
+        written = int(L.llama_state_seq_get_data(self.ctx, view, size, seq))
+        del view  # a bytearray with a live export cannot be resized
+        del state[written:]
+        return state
 
-    def load_sequence(self, seq: int, state: bytes) -> bool:
-        buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-        return int(self._L.llama_state_seq_set_data(self.ctx, buf, len(state), seq)) > 0
+    def load_sequence(self, seq: int, state: bytearray) -> bool:
+        view = (ctypes.c_uint8 * len(state)).from_buffer(state)
+        return int(self._L.llama_state_seq_set_data(self.ctx, view, len(state), seq)) > 0
 
     def close(self) -> None:
         free_native(self)

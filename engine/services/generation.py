@@ -203,6 +203,20 @@ def params_from(
     )
 
 
+SHORT_PROMPT_CHARS = 4000  # a prompt this long renders and tokenizes in about a millisecond
+
+
+def _short(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> bool:
+    """Whether a chat's prompt is quick enough to build on the event loop."""
+    size = len(str(tools)) if tools else 0
+    for message in messages:
+        for value in message.values():
+            size += len(value) if isinstance(value, str) else len(str(value))
+            if size > SHORT_PROMPT_CHARS:
+                return False
+    return True
+
+
 def _check_roles(req: ChatCompletionRequest) -> None:
     # 'developer' is OpenAI's newer name for the system role; templates know 'system'.
     if all(m.role in ("system", "developer") for m in req.messages):
@@ -293,7 +307,9 @@ class GenerationService:
         if plan is not None:  # the calls' grammar takes the place of any response format
             params.grammar, params.grammar_triggers = plan.grammar()
             params.json_mode, params.json_schema = False, None
-        gen = await self._start_text(entry, params, lambda m: m.chat_prompt(messages, tools))
+        gen = await self._start_text(
+            entry, params, lambda m: m.chat_prompt(messages, tools), short=_short(messages, tools)
+        )
         gen.input_flags = flags
         gen.tool_plan = plan
         return gen
@@ -369,7 +385,9 @@ class GenerationService:
         chosen = self._set_template(entry)
         if chosen:
             return chosen
-        info = await asyncio.get_running_loop().run_in_executor(None, self._pool.inspect, entry)
+        info = self._pool.loaded_info(entry)  # a thread hop costs ms on a loaded CPU
+        if info is None:
+            info = await asyncio.get_running_loop().run_in_executor(None, self._pool.inspect, entry)
         return info.chat_template
 
     async def _start_image_chat(self, req: ChatCompletionRequest, entry: ModelEntry) -> Generation:
@@ -392,8 +410,12 @@ class GenerationService:
     async def start_completion(self, req: CompletionRequest) -> Generation:
         flags: dict[str, list[str]] = {}
         text = self.screen(req.prompt_text(), flags)
-        gen = await self.start_prompt(
-            req.model, params_from(req), lambda m: m.text_prompt(text), "cmpl"
+        gen = await self._start_text(
+            self._chat_entry(req.model),
+            params_from(req),
+            lambda m: m.text_prompt(text),
+            "cmpl",
+            short=len(text) <= SHORT_PROMPT_CHARS,
         )
         gen.input_flags = flags
         return gen
@@ -415,12 +437,20 @@ class GenerationService:
         params: GenerationParams,
         build_prompt: Callable[[Prompter], Prompt],
         id_prefix: str = "chatcmpl",
+        short: bool = False,
     ) -> Generation:
+        """`short`: the prompt is built here, on the event loop (well under a millisecond),
+        rather than on a worker thread, whose wake-up costs several on a CPU the model keeps busy
+        (measured: 2-17 ms from request to queue with 8 clients on 2 cores)."""
         loaded = await self._pool.acquire(entry)
         try:
             prompter = Prompter(loaded.model, self._set_template(entry))
-            loop = asyncio.get_running_loop()
-            prompt = await loop.run_in_executor(None, build_prompt, prompter)
+            if short:
+                prompt = build_prompt(prompter)
+            else:
+                prompt = await asyncio.get_running_loop().run_in_executor(
+                    None, build_prompt, prompter
+                )
             room = loaded.model.check_fits(prompt, params.max_tokens)
             loaded.model.check_biases(params.logit_bias)
             return self._submit(loaded, entry, prompt, params, room, id_prefix)

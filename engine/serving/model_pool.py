@@ -98,8 +98,12 @@ class ModelPool:
 
     def inspect(self, entry: ModelEntry) -> GgufInfo:
         """The checked GGUF header of an entry (raises InvalidModelFile when bad)."""
+        return self.loaded_info(entry) or read_gguf(entry.path)
+
+    def loaded_info(self, entry: ModelEntry) -> GgufInfo | None:
+        """The GGUF header of an entry when it is loaded (no file to read)."""
         loaded = self._loaded.get(load_key(entry))
-        return loaded.info if loaded else read_gguf(entry.path)
+        return loaded.info if loaded else None
 
     # -- using a model -----------------------------------------------------------------------
     async def acquire(self, entry: ModelEntry) -> LoadedModel:

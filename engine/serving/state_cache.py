@@ -19,9 +19,9 @@ class StateCache:
     def __init__(self, capacity_bytes: int) -> None:
         self.capacity = capacity_bytes
         self.size = 0
-        self._entries: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[int, ...], bytearray] = OrderedDict()
 
-    def put(self, tokens: Sequence[int], state: bytes) -> None:
+    def put(self, tokens: Sequence[int], state: bytearray) -> None:
         if len(state) > self.capacity:
             return
         key = tuple(tokens)
@@ -43,7 +43,7 @@ class StateCache:
                 best_len, best_key = n, key
         return best_len, best_key
 
-    def take(self, key: tuple[int, ...]) -> bytes:
+    def take(self, key: tuple[int, ...]) -> bytearray:
         state = self._entries.pop(key)
         self.size -= len(state)
         return state

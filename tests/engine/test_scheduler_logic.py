@@ -57,10 +57,10 @@ class FakeModel:
     def forget(self, seq: int, start: int = 0) -> None:
         del self.cache.setdefault(seq, [])[start:]
 
-    def save_sequence(self, seq: int) -> bytes:
-        return bytes(self.cache.get(seq, []))
+    def save_sequence(self, seq: int) -> bytearray:
+        return bytearray(self.cache.get(seq, []))
 
-    def load_sequence(self, seq: int, state: bytes) -> bool:
+    def load_sequence(self, seq: int, state: bytearray) -> bool:
         self.cache[seq] = list(state)
         return True
 
@@ -220,6 +220,50 @@ def test_the_next_turn_reuses_its_prefix_in_the_same_slot(running: Scheduler[Fak
     # The prompt and the reply's evaluated tokens (its last one was sent, never evaluated).
     assert turn2.stats.cached_tokens == 7
     assert out2.text == "<23><24>"
+
+
+def test_a_repeated_prompt_reuses_its_slot_when_a_ram_cache_keeps_what_it_overwrites(
+    model: FakeModel,
+) -> None:
+    """The same question again (a script, a benchmark, a shared system prompt) reads only its
+    last token, though an empty slot is free and the slot's long reply is overwritten: that
+    reply goes to the RAM cache, which gives it back for far less than reading it."""
+    sched = scheduler(model, state_cache=StateCache(1 << 20))
+    question = list(range(1, 21))
+    try:
+        first, out = request([*question, 51], max_tokens=80)  # 51 ... 60 never ends
+        sched.submit(first)
+        assert out.done.wait(5)
+        again, again_out = request([*question, 52], max_tokens=2)
+        sched.submit(again)
+        assert again_out.done.wait(5)
+        new, new_out = request([1, 99, 98], max_tokens=2)  # shares one token: the empty slot
+        sched.submit(new)
+        assert new_out.done.wait(5)
+    finally:
+        sched.close()
+    assert again.stats.cached_tokens == 20
+    assert len(sched.state_cache or []) == 1  # the first reply, kept when overwritten
+    assert new.stats.cached_tokens == 0
+    assert {seq for seq, held in model.cache.items() if held} == {0, 1}
+
+
+def test_without_a_ram_cache_a_long_conversation_is_not_overwritten_for_a_short_prefix(
+    model: FakeModel,
+) -> None:
+    sched = scheduler(model)
+    question = list(range(1, 21))
+    try:
+        first, out = request([*question, 51], max_tokens=80)
+        sched.submit(first)
+        assert out.done.wait(5)
+        again, again_out = request([*question, 52], max_tokens=2)
+        sched.submit(again)
+        assert again_out.done.wait(5)
+    finally:
+        sched.close()
+    assert again.stats.cached_tokens == 0  # read in the empty slot
+    assert len(model.cache[0]) > 80  # the first conversation is still whole
 
 
 def test_an_overwritten_conversation_comes_back_from_the_ram_cache(model: FakeModel) -> None:
