@@ -17,14 +17,18 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import itertools
+
+from test_models import QWEN, default_folder, install
 
 from benchmarks.bench_chat import free_port, peak_rss_mib, start_peer
 from benchmarks.engine_run import start_engine
@@ -237,7 +241,10 @@ def main() -> int:
         f"Hearth {gh * 1000:.0f} ms (prompt read in {rh:.1f} s), llama-server {gp * 1000:.0f} ms "
         f"(read in {rp:.1f} s)   (target <= 250 ms)"
     )
+    lines.append(first_token_overhead(args.threads))
     lines.append(speculation(args.threads, args.rounds))
+    install(default_folder())  # the Qwen test model, as `make test` installs it
+    lines.append(speculation(args.threads, args.rounds, Path(QWEN).stem.lower()))
     lines.append(memory(args.threads))
     panels = [(f"{c} client{'s' if c > 1 else ''}: tokens/s", rates[c]) for c in sorted(rates)]
     title = "Aggregate tokens/s against clients, same model, threads and slots"
@@ -247,29 +254,112 @@ def main() -> int:
     return 0
 
 
-def speculation(threads: int, rounds: int) -> str:
-    """Prompt-lookup drafts on an edit task, with and without, on one engine."""
+def first_token_overhead(threads: int, runs: int = 9) -> str:
+    """Hearth's first token over HTTP against llama.cpp in this process reading the same
+    prompt (the chat template applied, read whole: `cache_prompt` off) and sampling once."""
+    from engine.backends.llama_backend import GenerationParams
+    from engine.backends.llama_batch import BatchModel, LoadOptions
+
+    ask = _user("Write a story about a harbour.")
+    options = LoadOptions(n_ctx=N_CTX, kv_tokens=N_CTX, n_seq=1, kv_unified=False,
+                          batch_tokens=512, n_threads=threads, n_gpu_layers=0)  # fmt: skip
+    local: list[float] = []
+    remote: list[float] = []
     engine, server = start_hearth(threads, 4)
+
+    def in_process(model: BatchModel) -> float:
+        started = time.monotonic()
+        tokens = model.chat_prompt(ask).tokens
+        model.forget(0)
+        model.decode([(t, i, 0, i == len(tokens) - 1) for i, t in enumerate(tokens)])
+        sampler = model.sampler(GenerationParams(max_tokens=1, temperature=0))
+        sampler.sample(len(tokens) - 1)
+        sampler.close()
+        return time.monotonic() - started
+
+    # llama.cpp's calls all from one thread, as in the engine's scheduler.
+    with ThreadPoolExecutor(1) as own:
+        model = own.submit(BatchModel, MODEL, options).result()
+        try:
+            server.stream(ask, 2, cache_prompt=False)
+            own.submit(in_process, model).result()
+            for _ in range(runs):
+                local.append(own.submit(in_process, model).result())
+                remote.append(server.stream(ask, 1, cache_prompt=False).first_token)
+        finally:
+            own.submit(model.close).result()
+            server.close()
+            engine.stop()  # type: ignore[attr-defined]
+    overhead = (median(remote) - median(local)) * 1000
+    return (
+        f"first token, one request, prompt read whole: Hearth {median(remote) * 1000:.1f} ms "
+        f"over HTTP, llama.cpp in-process {median(local) * 1000:.1f} ms; overhead "
+        f"{overhead:+.1f} ms   (target <= 10 ms; median of {runs})"
+    )
+
+
+def speculation(threads: int, rounds: int, model: str | None = None) -> str:
+    """Prompt-lookup drafts on an edit task, with and without, on one engine (the embedded
+    model, or a test model by id)."""
+    settings = {"models_dir": str(default_folder())} if model else {}
+    engine, server = start_hearth(threads, 4, **settings)
     ask = _user(f"Rewrite this paragraph, changing 'Monday' to 'Tuesday':\n\n{PARAGRAPH}")
+    # A test model's end tokens are not SmolLM2's: its reply may end (timed from its first
+    # token to its last, either way).
+    extra: dict[str, object] = {"model": model, "logit_bias": {}} if model else {}
     on: list[float] = []
     off: list[float] = []
     try:
-        server.stream(ask, 8)
+        server.stream(ask, 8, **extra)
         for _ in range(rounds):
             for drafts, out in ((True, on), (False, off)):
-                reply = server.stream(ask, 160, speculative=drafts)
-                out.append(reply.tokens / (reply.arrivals[-1] - reply.arrivals[0] + 1e-9))
+                reply = server.stream(ask, 160, speculative=drafts, **extra)
+                out.append((reply.tokens - 1) / (reply.arrivals[-1] - reply.arrivals[0] + 1e-9))
         serving = server.http.get("/health").json()["serving"]
     finally:
         server.close()
         engine.stop()  # type: ignore[attr-defined]
     stats = next(iter(serving.values()))
     accepted = stats["drafted_accepted"] / max(1, stats["drafted_tokens"])
+    path = default_folder() / QWEN if model else MODEL
+    costs = batch_costs(path, threads)
     return (
-        f"prompt-lookup drafts on an edit task: {median(on):.1f} tokens/s with, "
+        f"prompt-lookup drafts on an edit task, {path.name}: {median(on):.1f} tokens/s with, "
         f"{median(off):.1f} without; ratio {median(on) / median(off):.2f}   (target >= 1.5); "
-        f"{accepted:.0%} of drafted tokens accepted"
+        f"{accepted:.0%} of drafted tokens accepted; a decode of 2 / 4 / 8 / 16 tokens costs "
+        + " / ".join(f"{costs[n] / costs[1]:.1f}" for n in (2, 4, 8, 16))
+        + " one-token decodes here, so drafts can give at most "
+        + f"{max(n * costs[1] / costs[n] for n in costs):.2f}x (every guess right)"
     )
+
+
+def batch_costs(path: Path, threads: int, runs: int = 9) -> dict[int, float]:
+    """Median time of one decode of n tokens of one sequence (after 200 cached tokens), in
+    this process: what checking n - 1 guessed tokens costs."""
+    from engine.backends.llama_batch import BatchModel, LoadOptions
+
+    options = LoadOptions(n_ctx=N_CTX, kv_tokens=N_CTX, n_seq=1, kv_unified=False,
+                          batch_tokens=512, n_threads=threads, n_gpu_layers=0)  # fmt: skip
+    costs: dict[int, float] = {}
+
+    def measure() -> None:
+        model = BatchModel(path, options)
+        try:
+            model.decode([(1000 + i, i, 0, False) for i in range(200)])
+            for n in (1, 2, 4, 8, 16):
+                times = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    model.decode([(1000 + i, 200 + i, 0, True) for i in range(n)])
+                    times.append(time.perf_counter() - started)
+                    model.forget(0, 200)
+                costs[n] = median(times)
+        finally:
+            model.close()
+
+    with ThreadPoolExecutor(1) as own:  # one thread for all of llama.cpp's calls
+        own.submit(measure).result()
+    return costs
 
 
 def memory(threads: int) -> str:

@@ -413,6 +413,8 @@ class Scheduler(Generic[M]):
         cache = self.state_cache
         if cache is None or len(slot.cached) - reuse < SAVE_AT_LEAST:
             return
+        if cache.touch(slot.cached):  # the same tokens were saved before: the same state
+            return
         cache.put(slot.cached, self.model.save_sequence(slot.seq))
 
     # -- after a decode ----------------------------------------------------------------------
@@ -420,9 +422,17 @@ class Scheduler(Generic[M]):
         request = job.request
         if job.lookup is None or self._steps < job.paused_until:
             return []
+        want = self.pacer.draft_length(job.hit_rate, replies)
+        if want == 0:
+            # Not worth it at this reply's hit rate; with no guesses checked, the rate would
+            # never change (seen: one wrong guess at a changed word stopped all drafting for
+            # the rest of an edit), so hope afresh a while later: a reply copies its input in
+            # stretches.
+            self._pause_drafts(job)
+            return []
         pos = len(slot.cached)
         room = min(
-            self.pacer.draft_length(job.hit_rate, replies),
+            want,
             request.max_tokens - job.generated - 1,
             self.model.n_ctx - pos - 2,
             self.batch_tokens - batched - 1 - len(self.slots),  # the others' tokens come too
@@ -433,6 +443,9 @@ class Scheduler(Generic[M]):
             assert job.pending is not None
             return self.drafter.propose(slot.seq, [*slot.cached, job.pending], room)
         return job.lookup.propose(room)
+
+    def _pause_drafts(self, job: Job) -> None:
+        job.hit_rate, job.paused_until = DRAFT_PRIOR, self._steps + DRAFT_PAUSE_STEPS
 
     def _after_read(self, slot: Slot, first: int, take: int) -> int:
         job = slot.job
@@ -463,7 +476,7 @@ class Scheduler(Generic[M]):
             seen = accepted / (accepted + (1 if accepted < len(drafts) else 0))
             job.hit_rate = 0.6 * job.hit_rate + 0.4 * seen
             if job.hit_rate < DRAFT_QUIT:
-                job.hit_rate, job.paused_until = DRAFT_PRIOR, self._steps + DRAFT_PAUSE_STEPS
+                self._pause_drafts(job)
             if accepted < len(drafts):
                 self.model.forget(slot.seq, len(slot.cached))  # the wrong guesses' entries
         return self._emit_tokens(slot, sampled)

@@ -34,6 +34,15 @@ class StateCache:
             _key, dropped = self._entries.popitem(last=False)
             self.size -= len(dropped)
 
+    def touch(self, tokens: Sequence[int]) -> bool:
+        """Whether a state for exactly these tokens is kept (then it becomes the most recent):
+        saving it again would copy megabytes for nothing."""
+        key = tuple(tokens)
+        if key not in self._entries:
+            return False
+        self._entries.move_to_end(key)
+        return True
+
     def best(self, tokens: Sequence[int]) -> tuple[int, tuple[int, ...] | None]:
         """The longest prefix of `tokens` a kept state covers, and that state's key."""
         best_len, best_key = 0, None

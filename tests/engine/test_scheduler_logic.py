@@ -12,6 +12,7 @@ import pytest
 
 from engine.backends.llama_backend import GenerationParams, Piece, TokenLogprob
 from engine.errors import Busy, HearthError
+from engine.serving.pacing import StepPacer
 from engine.serving.scheduler import Request, Scheduler
 from engine.serving.state_cache import StateCache
 from engine.serving.text_out import TextOut
@@ -39,6 +40,7 @@ class FakeModel:
     cache: dict[int, list[int]] = field(default_factory=dict)
     last: list[tuple[int, int, int, bool]] = field(default_factory=list)
     closed: bool = False
+    saves: int = 0
 
     def sampler(self, params: GenerationParams) -> FakeSampler:
         return FakeSampler(self)
@@ -58,6 +60,7 @@ class FakeModel:
         del self.cache.setdefault(seq, [])[start:]
 
     def save_sequence(self, seq: int) -> bytearray:
+        self.saves += 1
         return bytearray(self.cache.get(seq, []))
 
     def load_sequence(self, seq: int, state: bytearray) -> bool:
@@ -248,6 +251,21 @@ def test_a_repeated_prompt_reuses_its_slot_when_a_ram_cache_keeps_what_it_overwr
     assert {seq for seq, held in model.cache.items() if held} == {0, 1}
 
 
+def test_a_state_already_in_the_ram_cache_is_not_saved_again(model: FakeModel) -> None:
+    """The same question asked again gets the same reply at temperature 0: the slot then
+    holds exactly what the RAM cache already has."""
+    sched = scheduler(model, slots=1, state_cache=StateCache(1 << 20))
+    try:
+        for _ in range(3):
+            again, out = request([*range(1, 21), 51], max_tokens=80)
+            sched.submit(again)
+            assert out.done.wait(5)
+    finally:
+        sched.close()
+    assert again.stats.cached_tokens == 20
+    assert model.saves == 1
+
+
 def test_without_a_ram_cache_a_long_conversation_is_not_overwritten_for_a_short_prefix(
     model: FakeModel,
 ) -> None:
@@ -330,6 +348,32 @@ def test_drafts_guessed_from_the_prompt_change_nothing_but_speed(model: FakeMode
             steps = len([s for s in model.steps if any(e[2] == 0 for e in s)])
     assert texts[True] == texts[False]
     assert steps < 30  # several tokens per step (without drafts: a step per token)
+
+
+class FussyPacer(StepPacer):
+    """One guess a step, worth it only while at least 60% of a reply's guesses were right."""
+
+    def draft_length(self, hit_rate: float, replies: int) -> int:
+        return 1 if hit_rate >= 0.6 else 0
+
+
+def test_drafting_comes_back_after_a_miss_made_it_not_worth_it(model: FakeModel) -> None:
+    """An edit: the prompt's 40 where the reply writes 20 is one wrong guess, which brings
+    the reply's hit rate below what pays; the guesses after it (21 ... 49, copied) are
+    still tried, a while later (once stuck at 0 drafts for the rest of the reply)."""
+    prompt = [*range(10, 20), 40, *range(21, 50), 5, 6]
+    sched = scheduler(model, slots=1)
+    sched.pacer = FussyPacer(10.0, 64)
+    try:
+        req, out = request(prompt, max_tokens=60)
+        sched.submit(req)
+        assert out.done.wait(5)
+        stats = sched.stats()
+    finally:
+        sched.close()
+    assert out.text == "".join(f"<{t}>" for t in range(7, 51))
+    assert stats.drafted - stats.drafts_accepted >= 1  # the miss at 40
+    assert stats.drafts_accepted >= 4 + 4  # half of 12 ... 19 before it, and more after
 
 
 def test_stop_strings_across_tokens_and_split_characters() -> None:
