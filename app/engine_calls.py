@@ -56,6 +56,29 @@ class EngineCalls:
             lambda handle: fn(self.client(), handle), on_item, on_done, on_error or self.on_error
         )
 
+    def pull(
+        self,
+        model_id: str,
+        on_percent: Callable[[int], None],
+        on_done: Callable[[], None],
+        on_error: Callable[[str], None] | None = None,
+        then: Callable[[EngineClient], object] | None = None,
+    ) -> Handle:
+        """Download (or resume: the engine keeps partial files) a catalog model, its progress
+        in percent; `then` runs off the UI thread once the model is in. Cancelling the handle
+        closes the stream, which stops the download."""
+
+        def pull(client: EngineClient, _handle: Handle) -> Iterator[dict[str, Any]]:
+            yield from client.pull(model=model_id)
+            if then is not None:
+                then(client)
+
+        def item(event: dict[str, Any]) -> None:
+            if event.get("total"):
+                on_percent(int(100 * (event.get("completed") or 0) / event["total"]))
+
+        return self.stream(pull, item, lambda _: on_done(), on_error)
+
     def watch_job(
         self,
         job_id: str,

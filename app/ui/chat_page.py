@@ -60,6 +60,14 @@ class Reply:
     stream: ChatStream | None = None
 
 
+def _icon_button(words: str) -> QPushButton:
+    """A secondary button shown as its icon alone (set by `restyle`), which keeps the row
+    narrow; its words are the tooltip (the accessible name is set with the others)."""
+    button = QPushButton()
+    button.setToolTip(words.replace("…", ""))
+    return button
+
+
 class ChatPage(QWidget):
     notice = Signal(str)
 
@@ -120,16 +128,16 @@ class ChatPage(QWidget):
         self.input.setMaximumHeight(120)
         self.input.send_requested.connect(self.send_message)
         self.input.attach.connect(self.add_attachment)
-        self.attach_button = QPushButton(self.tr("Attach…"))
+        self.attach_button = _icon_button(self.tr("Attach…"))
         self.attach_button.clicked.connect(self._choose_attachment)
         self.dictation = DictationBar(calls, self.input)
         self.dictation.notice.connect(self.notice)
         self.dictation.send_requested.connect(self.send_message)
-        self.regenerate_button = QPushButton(self.tr("Regenerate"))
+        self.regenerate_button = _icon_button(self.tr("Regenerate"))
         self.regenerate_button.clicked.connect(self.regenerate)
-        self.edit_button = QPushButton(self.tr("Edit last"))
+        self.edit_button = _icon_button(self.tr("Edit last"))
         self.edit_button.clicked.connect(self.edit_last)
-        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button = _icon_button(self.tr("Stop"))
         self.stop_button.clicked.connect(self.stop_reply)
         self.stop_button.setEnabled(False)
         self.tools_box = QCheckBox(self.tr("Tools"))
@@ -230,9 +238,6 @@ class ChatPage(QWidget):
         """Icons and the transcript in the theme's colours (after a theme change)."""
         for button, name in ((self.attach_button, "attach"), (self.regenerate_button, "regenerate"),
                              (self.edit_button, "edit"), (self.stop_button, "stop")):  # fmt: skip
-            # Icons alone keep the row narrow; the words are the tooltip and accessible name.
-            button.setToolTip(button.text().replace("…", "") or button.toolTip())
-            button.setText("")
             button.setIcon(icon(name))
         self.send_button.setIcon(icon("send", colours().on_accent))
         self.dictation.restyle()

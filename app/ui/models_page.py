@@ -3,9 +3,7 @@ progress, cancel and resume, importing a local GGUF, and deleting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -163,15 +161,12 @@ class ModelsPage(QWidget):
     def download(self, model_id: str) -> None:
         """Start (or resume: the engine keeps partial files) a catalog download."""
 
-        def pull(client: EngineClient, _handle: Handle) -> Iterator[dict[str, Any]]:
-            return client.pull(model=model_id)
-
-        def item(event: dict[str, Any]) -> None:
+        def percent(value: int) -> None:
             bar = self.progress.get(model_id)
-            if bar is not None and event.get("total"):
-                bar.setValue(int(100 * (event.get("completed") or 0) / event["total"]))
+            if bar is not None:
+                bar.setValue(value)
 
-        def done(_: object) -> None:
+        def done() -> None:
             self.downloads.pop(model_id, None)
             self.notice.emit(self.tr("Downloaded %1").replace("%1", model_id))
             self.refresh()
@@ -182,7 +177,7 @@ class ModelsPage(QWidget):
             self.notice.emit(message)
             self.refresh()
 
-        self.downloads[model_id] = self.calls.stream(pull, item, done, failed)
+        self.downloads[model_id] = self.calls.pull(model_id, percent, done, failed)
         self.refresh()
 
     def cancel(self, model_id: str) -> None:

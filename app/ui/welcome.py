@@ -4,9 +4,6 @@ Shown until the user dismisses it or the recommended model is in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -18,7 +15,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine_calls import EngineCalls
-from app.engine_client import EngineClient
 from app.tasks import Handle
 from app.ui.icons import icon
 from engine.schemas import CatalogEntry
@@ -103,15 +99,7 @@ class Welcome(QFrame):
             return
         model_id = best.id
 
-        def pull(client: EngineClient, _handle: Handle) -> Iterator[dict[str, Any]]:
-            yield from client.pull(model=model_id)
-            client.update_settings(default_model=model_id)
-
-        def item(event: dict[str, Any]) -> None:
-            if event.get("total"):
-                self.progress.setValue(int(100 * (event.get("completed") or 0) / event["total"]))
-
-        def done(_: object) -> None:
+        def done() -> None:
             self._handle = None
             self.notice.emit(self.tr("%1 is in, and is now the default model.")
                              .replace("%1", best.name))  # fmt: skip
@@ -127,7 +115,13 @@ class Welcome(QFrame):
         self.get_button.setEnabled(False)
         self.progress.setValue(0)
         self.progress.show()
-        self._handle = self.calls.stream(pull, item, done, failed)
+        self._handle = self.calls.pull(
+            model_id,
+            self.progress.setValue,
+            done,
+            failed,
+            then=lambda client: client.update_settings(default_model=model_id),
+        )
 
     def dismiss(self) -> None:
         if self._handle is not None:

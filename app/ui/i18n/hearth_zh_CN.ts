@@ -12,139 +12,139 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../chat_page.py" line="97"/>
+        <location filename="../chat_page.py" line="105"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="105"/>
-        <location filename="../chat_page.py" line="185"/>
+        <location filename="../chat_page.py" line="113"/>
+        <location filename="../chat_page.py" line="193"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="123"/>
+        <location filename="../chat_page.py" line="131"/>
         <source>Attach…</source>
         <translation>附件…</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="128"/>
+        <location filename="../chat_page.py" line="136"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="130"/>
+        <location filename="../chat_page.py" line="138"/>
         <source>Edit last</source>
         <translation>编辑上一条</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="132"/>
+        <location filename="../chat_page.py" line="140"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="135"/>
+        <location filename="../chat_page.py" line="143"/>
         <source>Tools</source>
         <translation>工具</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="138"/>
+        <location filename="../chat_page.py" line="146"/>
         <source>Let the model use tools: built-in ones and your MCP servers&apos; (Settings).</source>
         <translation>允许模型使用工具：内置工具和你的 MCP 服务器提供的工具（见设置）。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="140"/>
-        <location filename="../chat_page.py" line="189"/>
+        <location filename="../chat_page.py" line="148"/>
+        <location filename="../chat_page.py" line="197"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="185"/>
+        <location filename="../chat_page.py" line="193"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="186"/>
+        <location filename="../chat_page.py" line="194"/>
         <source>Message</source>
         <translation>消息</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="186"/>
+        <location filename="../chat_page.py" line="194"/>
         <source>Attach a file</source>
         <translation>附加文件</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="187"/>
+        <location filename="../chat_page.py" line="195"/>
         <source>Regenerate the last reply</source>
         <translation>重新生成上一条回复</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="188"/>
+        <location filename="../chat_page.py" line="196"/>
         <source>Edit the last message</source>
         <translation>编辑上一条消息</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="189"/>
+        <location filename="../chat_page.py" line="197"/>
         <source>Stop the reply</source>
         <translation>停止回复</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="190"/>
+        <location filename="../chat_page.py" line="198"/>
         <source>Let the model use tools</source>
         <translation>允许模型使用工具</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="191"/>
+        <location filename="../chat_page.py" line="199"/>
         <source>Show parameters</source>
         <translation>显示参数</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="217"/>
+        <location filename="../chat_page.py" line="225"/>
         <source>chat</source>
         <translation>聊天</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="219"/>
+        <location filename="../chat_page.py" line="227"/>
         <source>sees images</source>
         <translation>能看图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="221"/>
+        <location filename="../chat_page.py" line="229"/>
         <source>tuned by you</source>
         <translation>由你微调</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="223"/>
+        <location filename="../chat_page.py" line="231"/>
         <source>tiny, for trying Hearth out</source>
         <translation>很小，用于试用 Hearth</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="306"/>
+        <location filename="../chat_page.py" line="311"/>
         <source>Opened %1</source>
         <translation>已打开 %1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="314"/>
+        <location filename="../chat_page.py" line="319"/>
         <source>Attach images</source>
         <translation>添加图片</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="323"/>
+        <location filename="../chat_page.py" line="328"/>
         <source>Only images can be attached to a message; drop audio on the window to transcribe it.</source>
         <translation>消息只能附加图片；把音频拖到窗口上即可转写。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="332"/>
+        <location filename="../chat_page.py" line="337"/>
         <source>Attached: %1</source>
         <translation>已附加：%1</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="350"/>
+        <location filename="../chat_page.py" line="355"/>
         <source>The engine is not ready yet; your message is kept in the box.</source>
         <translation>引擎尚未就绪；你的消息仍保留在输入框中。</translation>
     </message>
     <message>
-        <location filename="../chat_page.py" line="356"/>
+        <location filename="../chat_page.py" line="361"/>
         <source>The chosen model does not take images; pick a vision model, or drop the image on the window for a caption and its text.</source>
         <translation>所选模型不支持图片；请选择视觉模型，或把图片拖到窗口上获取描述和文字。</translation>
     </message>
@@ -944,135 +944,135 @@
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../models_page.py" line="53"/>
+        <location filename="../models_page.py" line="51"/>
         <source>Installed models</source>
         <translation>已安装的模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="56"/>
-        <location filename="../models_page.py" line="71"/>
+        <location filename="../models_page.py" line="54"/>
+        <location filename="../models_page.py" line="69"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="57"/>
-        <location filename="../models_page.py" line="73"/>
+        <location filename="../models_page.py" line="55"/>
+        <location filename="../models_page.py" line="71"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="58"/>
+        <location filename="../models_page.py" line="56"/>
         <source>Quantisation</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="59"/>
+        <location filename="../models_page.py" line="57"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="60"/>
+        <location filename="../models_page.py" line="58"/>
         <source>Capabilities</source>
         <translation>能力</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="68"/>
+        <location filename="../models_page.py" line="66"/>
         <source>Models to download</source>
         <translation>可下载的模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="72"/>
+        <location filename="../models_page.py" line="70"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="74"/>
+        <location filename="../models_page.py" line="72"/>
         <source>Licence</source>
         <translation>许可证</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="75"/>
-        <location filename="../models_page.py" line="157"/>
+        <location filename="../models_page.py" line="73"/>
+        <location filename="../models_page.py" line="155"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="81"/>
+        <location filename="../models_page.py" line="79"/>
         <source>Import a GGUF file…</source>
         <translation>导入 GGUF 文件…</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="83"/>
+        <location filename="../models_page.py" line="81"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="91"/>
+        <location filename="../models_page.py" line="89"/>
         <source>Installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="93"/>
+        <location filename="../models_page.py" line="91"/>
         <source>Catalog</source>
         <translation>模型目录</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="127"/>
+        <location filename="../models_page.py" line="125"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="131"/>
+        <location filename="../models_page.py" line="129"/>
         <source>built in</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="141"/>
+        <location filename="../models_page.py" line="139"/>
         <source>recommended for this computer</source>
         <translation>推荐用于这台电脑</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="143"/>
+        <location filename="../models_page.py" line="141"/>
         <source>needs more memory than is free</source>
         <translation>需要的内存超过空闲内存</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="150"/>
+        <location filename="../models_page.py" line="148"/>
         <source>installed</source>
         <translation>已安装</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="154"/>
+        <location filename="../models_page.py" line="152"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="176"/>
+        <location filename="../models_page.py" line="171"/>
         <source>Downloaded %1</source>
         <translation>已下载 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="192"/>
+        <location filename="../models_page.py" line="187"/>
         <source>Download cancelled; it resumes where it stopped.</source>
         <translation>下载已取消；下次会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="196"/>
+        <location filename="../models_page.py" line="191"/>
         <source>Import a model</source>
         <translation>导入模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="202"/>
+        <location filename="../models_page.py" line="197"/>
         <source>Imported %1</source>
         <translation>已导入 %1</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="212"/>
+        <location filename="../models_page.py" line="207"/>
         <source>Delete model</source>
         <translation>删除模型</translation>
     </message>
     <message>
-        <location filename="../models_page.py" line="213"/>
+        <location filename="../models_page.py" line="208"/>
         <source>Delete %1 from this device?</source>
         <translation>从本机删除 %1？</translation>
     </message>
@@ -2029,47 +2029,47 @@
 <context>
     <name>Welcome</name>
     <message>
-        <location filename="../welcome.py" line="44"/>
+        <location filename="../welcome.py" line="40"/>
         <source>Welcome to Hearth</source>
         <translation>欢迎使用 Hearth</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="47"/>
+        <location filename="../welcome.py" line="43"/>
         <source>Everything runs on this computer, and it keeps working with the network unplugged. Built in: a tiny chat model for trying Hearth out (its answers are rough), Whisper for speech, and a model that searches your files.</source>
         <translation>一切都在这台电脑上运行，断开网络也能继续工作。内置：一个用于试用 Hearth 的小型聊天模型（回答比较粗糙）、用于语音的 Whisper，以及一个搜索你文件的模型。</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="54"/>
+        <location filename="../welcome.py" line="50"/>
         <source>Download and use it</source>
         <translation>下载并使用</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="59"/>
+        <location filename="../welcome.py" line="55"/>
         <source>Download progress</source>
         <translation>下载进度</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="62"/>
+        <location filename="../welcome.py" line="58"/>
         <source>Not now</source>
         <translation>以后再说</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="84"/>
+        <location filename="../welcome.py" line="80"/>
         <source>The catalog on the Models page has larger models.</source>
         <translation>“模型”页面的目录中有更大的模型。</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="88"/>
+        <location filename="../welcome.py" line="84"/>
         <source>%1 is installed: choose it in the model list for better answers.</source>
         <translation>%1 已安装：在模型列表中选择它，可以得到更好的回答。</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="94"/>
+        <location filename="../welcome.py" line="90"/>
         <source>For better answers, get %1 (about %2). It fits this computer&apos;s free memory, and becomes the default model when it has arrived.</source>
         <translation>要获得更好的回答，请下载 %1（约 %2）。它适合这台电脑的空闲内存，下载完成后将成为默认模型。</translation>
     </message>
     <message>
-        <location filename="../welcome.py" line="116"/>
+        <location filename="../welcome.py" line="104"/>
         <source>%1 is in, and is now the default model.</source>
         <translation>%1 已就绪，现在是默认模型。</translation>
     </message>
