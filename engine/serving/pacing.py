@@ -15,16 +15,21 @@ class StepPacer:
     def __init__(self, step_seconds: float, batch_tokens: int) -> None:
         self.step_seconds = step_seconds
         self.batch_tokens = batch_tokens
-        self._prompt_budget = 32.0  # prompt tokens per step while replies stream; adjusted
         self.entry_seconds = 0.005  # a batch entry's cost in a big step, measured
         self.single_seconds = 0.012  # a one-entry step's, measured
+        self.prompt_token_seconds = self.entry_seconds  # a prompt token's in a mixed step
 
-    def prompt_budget(self, streaming: bool, room: int) -> int:
+    def prompt_budget(self, streaming: bool, room: int, replies_entries: int = 0) -> int:
         """Prompt tokens the next step may read: all that fit when no reply streams, else what
-        keeps the step near its target time (at least one, however deep the prompt)."""
+        keeps the step near its target time beside the replies' entries (their tokens and
+        guesses, which vary from step to step) — at least one, however deep the prompt."""
         if not streaming:
             return room
-        return max(1, min(room, int(self._prompt_budget)))
+        left = self.step_seconds - self._replies_seconds(replies_entries)
+        return max(1, min(room, int(left / self.prompt_token_seconds)))
+
+    def _replies_seconds(self, entries: int) -> float:
+        return self.single_seconds + self.entry_seconds * max(0, entries - 1)
 
     def observe(self, entries: int, prompt_tokens: int, streaming: bool, took: float) -> None:
         """Learn from a finished step: its entries, how many were prompt tokens, its time."""
@@ -33,10 +38,12 @@ class StepPacer:
         elif entries == 1:
             self.single_seconds = 0.9 * self.single_seconds + 0.1 * took
         if streaming and prompt_tokens > 0 and took > 0:
-            # Scale what was read by how far the step was from its target; move halfway.
-            wanted = prompt_tokens * self.step_seconds / took
-            budget = (self._prompt_budget + wanted) / 2
-            self._prompt_budget = max(1.0, min(float(self.batch_tokens), budget))
+            # What the prompt's part of the step cost per token (a prompt gets costlier per
+            # token as it gets deeper, so this follows it); a floor, as the replies' part is
+            # an estimate. Scaling whole steps instead overshot by the guesses' variation.
+            rest = took - self._replies_seconds(entries - prompt_tokens)
+            per_token = max(rest, 0.25 * took) / prompt_tokens
+            self.prompt_token_seconds = 0.5 * self.prompt_token_seconds + 0.5 * per_token
 
     def draft_length(self, hit_rate: float, replies: int) -> int:
         """How many guessed tokens pay for their checking. Each costs a batch entry in a step

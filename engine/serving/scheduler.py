@@ -296,7 +296,7 @@ class Scheduler(Generic[M]):
                 entries.append((token, pos + i, slot.seq, True))
         reading: list[tuple[Slot, int, int]] = []  # slot, first entry, prompt tokens taken
         room = self.batch_tokens - len(entries)
-        budget = self.pacer.prompt_budget(bool(decoding), room)
+        budget = self.pacer.prompt_budget(bool(decoding), room, len(entries))
         reading_start = len(entries)
         # Short prompts (a question, a conversation's next turn) first and whole: their first
         # token comes a step later at little cost to the others. Then the rest by arrival.
