@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from pathlib import Path
@@ -49,6 +50,37 @@ def _registry(tmp_path: Path, loader: RecordingLoader, **settings: object) -> Mo
 def _pool(tmp_path: Path, loader: RecordingLoader, **settings: object) -> ModelPool:
     config = EngineSettings(home=tmp_path, **settings)  # type: ignore[arg-type]
     return ModelPool(config, ModelRegistry(config, load_catalog(default_catalog_path())), loader)
+
+
+def test_the_folders_are_scanned_again_only_when_they_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = tmp_path / "data" / "models"
+    (models / "nested").mkdir(parents=True)
+    make_gguf(models / "first.gguf")
+    registry = _registry(tmp_path, RecordingLoader())
+    scans = []
+    real_scan = registry._scan
+    monkeypatch.setattr(registry, "_scan", lambda: scans.append(1) or real_scan())
+
+    def age(path: Path) -> None:  # older than a clock tick, as the cache requires
+        for item in [path, *path.rglob("*")]:
+            os.utime(item, (time.time() - 10, time.time() - 10))
+
+    age(tmp_path)
+    assert "first" in registry.entries()
+    assert "first" in registry.entries()
+    assert len(scans) == 1
+    make_gguf(models / "nested" / "second.gguf")  # a subfolder's file
+    assert "second" in registry.entries()  # fresh: seen at once, and not cached yet
+    age(tmp_path)
+    registry.entries()
+    registry.entries()
+    assert len(scans) == 3
+    (models / "first.gguf").unlink()
+    assert "first" not in registry.entries()
+    registry.custom.save(CustomModel(id="mine", base="second"))
+    assert registry.entries()["mine"].path == models / "nested" / "second.gguf"
 
 
 def test_discovers_embedded_and_user_models(tmp_path: Path) -> None:
