@@ -80,7 +80,9 @@ class EngineState:
     fine_tuning_store: FineTuningStore
 
 
-def engine_state(request: Request) -> EngineState:
+async def engine_state(request: Request) -> EngineState:
+    # async: FastAPI runs a plain function dependency on a worker thread, a hop per request
+    # that cost milliseconds on a CPU the model keeps busy.
     state = request.app.state.engine
     assert isinstance(state, EngineState)
     return state
