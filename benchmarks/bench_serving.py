@@ -4,7 +4,7 @@ arriving while three replies stream, prompt-lookup drafts on an edit task, and t
 four slots take against one. Replies cannot end early (a logit bias on the end tokens), so both
 servers generate the same number of tokens. Also draws docs/bench/serving.png.
 
-    .venv/bin/python benchmarks/bench_serving.py [--rounds 3] [--threads N]
+    .venv/bin/python benchmarks/bench_serving.py [--rounds 5] [--threads N]
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def median(values: list[float]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=physical_cores())
     parser.add_argument("--section", type=Path, help="also write a Markdown section here")
@@ -254,7 +254,7 @@ def main() -> int:
     return 0
 
 
-def first_token_overhead(threads: int, runs: int = 9) -> str:
+def first_token_overhead(threads: int, runs: int = 15) -> str:
     """Hearth's first token over HTTP against llama.cpp in this process reading the same
     prompt (the chat template applied, read whole: `cache_prompt` off) and sampling once."""
     from engine.backends.llama_backend import GenerationParams
