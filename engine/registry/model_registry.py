@@ -73,13 +73,18 @@ def _listing(folder: Path, depth: int) -> Listing:
     try:
         with os.scandir(folder) as found:
             items = sorted(found, key=lambda item: item.name)
-            return tuple(
-                (item.name, (st := item.stat()).st_mtime_ns, st.st_size,
-                 _listing(Path(item.path), depth - 1) if depth and item.is_dir() else ())
-                for item in items
-            )  # fmt: skip
     except OSError:
         return ()
+    listing: list[tuple[str, int, int, Listing]] = []
+    for item in items:
+        try:
+            st = item.stat()
+            inside = _listing(Path(item.path), depth - 1) if depth and item.is_dir() else ()
+        except OSError:  # a broken link, or gone since the listing: its name still counts
+            listing.append((item.name, -1, -1, ()))
+            continue
+        listing.append((item.name, st.st_mtime_ns, st.st_size, inside))
+    return tuple(listing)
 
 
 def _newest(listing: Listing) -> int:

@@ -79,6 +79,13 @@ def test_the_folders_are_scanned_again_only_when_they_change(
     assert len(scans) == 3
     (models / "first.gguf").unlink()
     assert "first" not in registry.entries()
+    (models / "gone.gguf").symlink_to(tmp_path / "nowhere.gguf")  # a broken link is no model
+    age(models / "nested")
+    registry.entries()
+    make_gguf(models / "third.gguf")
+    os.utime(models / "third.gguf", (time.time() - 10, time.time() - 10))
+    os.utime(models, (time.time() - 10, time.time() - 10))
+    assert "third" in registry.entries()  # the broken link does not hide the change
     registry.custom.save(CustomModel(id="mine", base="second"))
     assert registry.entries()["mine"].path == models / "nested" / "second.gguf"
 
