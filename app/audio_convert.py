@@ -38,7 +38,7 @@ class ToPcm16k:
         self._partial = data[whole:]
         samples = np.frombuffer(data[:whole], dtype=self.dtype).astype(np.float32)
         mono = ((samples - self.offset) / self.scale).reshape(-1, self.channels).mean(axis=1)
-        return _to_int16(self._resample(mono.astype(np.float32)))
+        return _to_int16(self._resample(mono))
 
     def _resample(self, mono: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         if self.step == 1.0:
@@ -57,4 +57,4 @@ class ToPcm16k:
 
 
 def _to_int16(samples: npt.NDArray[np.float32]) -> bytes:
-    return bytes((np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()

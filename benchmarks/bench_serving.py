@@ -34,6 +34,7 @@ from benchmarks.bench_chat import free_port, peak_rss_mib, start_peer
 from benchmarks.engine_run import start_engine
 from benchmarks.plot import bar_panels
 from benchmarks.report import emit
+from engine.backends.llama_batch import LoadOptions
 from engine.serving.sizing import physical_cores
 from engine.settings import default_embedded_dir
 from tests.model_tokens import end_token_ids
@@ -254,15 +255,20 @@ def main() -> int:
     return 0
 
 
+def _one_sequence(threads: int) -> LoadOptions:
+    """llama.cpp in this process, the reference for a single request: one sequence, one context."""
+    return LoadOptions(n_ctx=N_CTX, kv_tokens=N_CTX, n_seq=1, kv_unified=False,
+                       batch_tokens=512, n_threads=threads, n_gpu_layers=0)  # fmt: skip
+
+
 def first_token_overhead(threads: int, runs: int = 15) -> str:
     """Hearth's first token over HTTP against llama.cpp in this process reading the same
     prompt (the chat template applied, read whole: `cache_prompt` off) and sampling once."""
     from engine.backends.llama_backend import GenerationParams
-    from engine.backends.llama_batch import BatchModel, LoadOptions
+    from engine.backends.llama_batch import BatchModel
 
     ask = _user("Write a story about a harbour.")
-    options = LoadOptions(n_ctx=N_CTX, kv_tokens=N_CTX, n_seq=1, kv_unified=False,
-                          batch_tokens=512, n_threads=threads, n_gpu_layers=0)  # fmt: skip
+    options = _one_sequence(threads)
     local: list[float] = []
     remote: list[float] = []
     engine, server = start_hearth(threads, 4)
@@ -336,10 +342,9 @@ def speculation(threads: int, rounds: int, model: str | None = None) -> str:
 def batch_costs(path: Path, threads: int, runs: int = 9) -> dict[int, float]:
     """Median time of one decode of n tokens of one sequence (after 200 cached tokens), in
     this process: what checking n - 1 guessed tokens costs."""
-    from engine.backends.llama_batch import BatchModel, LoadOptions
+    from engine.backends.llama_batch import BatchModel
 
-    options = LoadOptions(n_ctx=N_CTX, kv_tokens=N_CTX, n_seq=1, kv_unified=False,
-                          batch_tokens=512, n_threads=threads, n_gpu_layers=0)  # fmt: skip
+    options = _one_sequence(threads)
     costs: dict[int, float] = {}
 
     def measure() -> None:

@@ -18,9 +18,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
-from app.audio_convert import ToPcm16k
+from app.audio_convert import RATE, ToPcm16k
 
-RATE = 16000
 POLL_MS = 50
 _SAMPLE_FORMATS = {"UInt8": "uint8", "Int16": "int16", "Int32": "int32", "Float": "float"}
 STALL_SECONDS = 1.5  # no samples for this long while recording: the device is gone

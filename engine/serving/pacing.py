@@ -19,7 +19,7 @@ class StepPacer:
         self.single_seconds = 0.012  # a one-entry step's, measured
         self.prompt_token_seconds = self.entry_seconds  # a prompt token's in a mixed step
 
-    def prompt_budget(self, streaming: bool, room: int, replies_entries: int = 0) -> int:
+    def prompt_budget(self, streaming: bool, room: int, replies_entries: int) -> int:
         """Prompt tokens the next step may read: all that fit when no reply streams, else what
         keeps the step near its target time beside the replies' entries (their tokens and
         guesses, which vary from step to step) — at least one, however deep the prompt."""
