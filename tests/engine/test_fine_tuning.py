@@ -228,6 +228,9 @@ def test_a_fine_tuned_model_learns_a_fact_its_base_does_not_know(tmp_path: Path)
             model=BASE, suffix="mascot", hyperparameters={"n_epochs": 2}, seed=7,
             training_file=_upload(sdk, "mascot.jsonl", _jsonl(QUESTIONS, 4)),
             validation_file=_upload(sdk, "held.jsonl", _jsonl(HELD_OUT)),
+            # The upper 8 of 30 layers: learns the fact here in 3 minutes against 5 for all of
+            # them (BENCHMARKS.md); every layer trains in the killed job below and the bench.
+            extra_body={"upper_layers": 8},
         )  # fmt: skip
         done = _wait(sdk, job.id, lambda j: j.status in ("succeeded", "failed", "cancelled"))
         told = [e.message for e in sdk.fine_tuning.jobs.list_events(job.id, limit=50)]
