@@ -1,6 +1,6 @@
 """A real MCP server for the tests, written with the `mcp` SDK's MCPServer (FastMCP before the
 SDK's 2.0): arithmetic, a tool that hangs, one that ends the server, and one that says whether
-the secret it was started with arrived.
+the secret it was given (its environment over stdio, a header over HTTP) arrived.
 
     python tests/mcp_lab_server.py                  # over stdio
     python tests/mcp_lab_server.py http PORT        # streamable HTTP on 127.0.0.1:PORT/mcp
@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 EXPECTED_SECRET = "lab-secret-0123456789"
 
@@ -39,9 +39,12 @@ def crash() -> str:
 
 
 @server.tool()
-def secret_arrived() -> str:
-    """Whether LAB_TOKEN holds the expected secret (never the secret itself)."""
-    return "yes" if os.environ.get("LAB_TOKEN") == EXPECTED_SECRET else "no"
+def secret_arrived(ctx: Context) -> str:
+    """Whether the expected secret arrived (never the secret itself): over HTTP in the
+    X-Lab-Token header of the request, over stdio in LAB_TOKEN."""
+    headers = ctx.headers
+    given = headers.get("x-lab-token") if headers is not None else os.environ.get("LAB_TOKEN")
+    return "yes" if given == EXPECTED_SECRET else "no"
 
 
 @server.tool()

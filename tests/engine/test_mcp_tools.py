@@ -1,7 +1,7 @@
 """Tools in stored conversations, with real parts: an MCP server written with the `mcp` SDK,
-started over stdio (from engine.toml and through the API) and over streamable HTTP, driven
-through the conversation API with approval, denial, always-allow, a hanging tool and a crashing
-server. Calls are forced by tool_choice (a grammar), so no test leans on the small model's
+started over stdio (from engine.toml and through the API, a key-store secret in its environment)
+and over streamable HTTP (one in a header), driven through the conversation API with approval,
+denial, always-allow, a hanging tool and a crashing server. Calls are forced by tool_choice (a grammar), so no test leans on the small model's
 choices; what a result says is checked against the arguments the model wrote."""
 
 from __future__ import annotations
@@ -221,7 +221,9 @@ def test_builtin_tools_run_without_approval(http: httpx.Client) -> None:
     assert run["status"] == "done"
 
 
-def test_a_server_over_streamable_http_added_through_the_api(http: httpx.Client) -> None:
+def test_a_server_over_streamable_http_added_through_the_api(
+    engine: RunningEngine, http: httpx.Client
+) -> None:
     port = free_port()
     server = subprocess.Popen([*STDIO, "http", str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)  # fmt: skip
@@ -243,6 +245,24 @@ def test_a_server_over_streamable_http_added_through_the_api(http: httpx.Client)
         assert "far__hang" in offered
         assert http.delete("/v1/mcp/servers/far").status_code == 200
         assert http.get("/v1/mcp/servers/far").status_code == 404
+        # A header taken from the key store reaches the server with each request.
+        keyed = http.post("/v1/mcp/servers", json={"name": "keyed", "url": url,
+                                                   "header_keys": {"X-Lab-Token": "lab-token"}})  # fmt: skip
+        assert keyed.status_code == 201, keyed.text
+        assert EXPECTED_SECRET not in keyed.text
+        http.patch("/v1/mcp/servers/keyed",
+                   json={"tools": {"secret_arrived": {"always_allow": True}}})  # fmt: skip
+        assert _run_of(http, "keyed__secret_arrived")["result"] == "yes"
+        assert EXPECTED_SECRET not in http.get("/v1/mcp/servers/keyed").text
+        assert http.delete("/v1/mcp/servers/keyed").status_code == 200
+        # Without it the same tool says no: the test can tell the two apart.
+        bare = http.post("/v1/mcp/servers", json={"name": "bare", "url": url})
+        http.patch("/v1/mcp/servers/bare",
+                   json={"tools": {"secret_arrived": {"always_allow": True}}})  # fmt: skip
+        assert bare.status_code == 201, bare.text
+        assert _run_of(http, "bare__secret_arrived")["result"] == "no"
+        assert http.delete("/v1/mcp/servers/bare").status_code == 200
+        assert EXPECTED_SECRET not in "\n".join(engine.process.log)
     finally:
         server.terminate()
         server.wait(10)
