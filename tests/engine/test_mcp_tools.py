@@ -1,8 +1,9 @@
 """Tools in stored conversations, with real parts: an MCP server written with the `mcp` SDK,
 started over stdio (from engine.toml and through the API, a key-store secret in its environment)
 and over streamable HTTP (one in a header), driven through the conversation API with approval,
-denial, always-allow, a hanging tool and a crashing server. Calls are forced by tool_choice (a grammar), so no test leans on the small model's
-choices; what a result says is checked against the arguments the model wrote."""
+denial, always-allow, a hanging tool and a crashing server. Calls are forced by tool_choice (a
+grammar), so no test leans on the small model's choices; what a result says is checked against
+the arguments the model wrote."""
 
 from __future__ import annotations
 
