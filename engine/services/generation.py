@@ -42,7 +42,7 @@ from engine.services.image_parts import RemoteImages, vision_messages
 from engine.services.thread_stream import END, LoopQueue, ThreadStream
 from engine.services.tool_calling import ToolPlan, plan_tools, template_messages, with_calls
 from engine.serving.model_pool import LoadedModel, ModelPool
-from engine.serving.scheduler import Request
+from engine.serving.slots import Request
 
 log = logging.getLogger(__name__)
 

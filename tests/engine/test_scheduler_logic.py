@@ -13,7 +13,8 @@ import pytest
 from engine.backends.llama_backend import GenerationParams, Piece, TokenLogprob
 from engine.errors import Busy, HearthError
 from engine.serving.pacing import StepPacer
-from engine.serving.scheduler import Request, Scheduler
+from engine.serving.scheduler import Scheduler
+from engine.serving.slots import Request
 from engine.serving.state_cache import StateCache
 from engine.serving.text_out import TextOut
 
