@@ -258,9 +258,9 @@ def test_a_server_over_streamable_http_added_through_the_api(
         assert http.delete("/v1/mcp/servers/keyed").status_code == 200
         # Without it the same tool says no: the test can tell the two apart.
         bare = http.post("/v1/mcp/servers", json={"name": "bare", "url": url})
+        assert bare.status_code == 201, bare.text
         http.patch("/v1/mcp/servers/bare",
                    json={"tools": {"secret_arrived": {"always_allow": True}}})  # fmt: skip
-        assert bare.status_code == 201, bare.text
         assert _run_of(http, "bare__secret_arrived")["result"] == "no"
         assert http.delete("/v1/mcp/servers/bare").status_code == 200
         assert EXPECTED_SECRET not in "\n".join(engine.process.log)
