@@ -328,8 +328,15 @@ def test_a_soak_of_mixed_clients_with_hang_ups(tmp_path: Path) -> None:
             time.sleep(1)
 
     try:
-        with engine.http() as http:  # load the model first: the baseline includes it
+        # Load the models first, so that the baseline includes them: the chat model, and the
+        # embedding model a conversation turn recalls memories with (loaded mid-soak, it was
+        # counted as growth when it came after the baseline's sample).
+        with engine.http() as http:
             http.post("/v1/chat/completions", json={"messages": _user("hi"), "max_tokens": 2})
+            conv = http.post("/v1/conversations", json={}).json()["id"]
+            turn = http.post(f"/v1/conversations/{conv}/messages",
+                             json={"content": "Hello", "max_tokens": 2})  # fmt: skip
+            assert turn.status_code == 200, turn.text
         watcher = threading.Thread(target=watch)
         watcher.start()
         with ThreadPoolExecutor(max_workers=8) as pool:
