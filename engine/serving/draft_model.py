@@ -10,26 +10,13 @@ in its cache), then writes the guesses one token at a time.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from engine.backends.llama_backend import GenerationParams
+from engine.serving.slots import SequenceModel
 from engine.serving.state_cache import common_prefix
 
 
-class DraftBackend(Protocol):
-    def decode(self, entries: list[tuple[int, int, int, bool]]) -> int: ...
-    def forget(self, seq: int, start: int = 0) -> None: ...
-    def sampler(self, params: GenerationParams) -> _Sampler: ...
-    def close(self) -> None: ...
-
-
-class _Sampler(Protocol):
-    def sample(self, index: int) -> int: ...
-    def close(self) -> None: ...
-
-
 class Drafter:
-    def __init__(self, model: DraftBackend, slots: int, batch_tokens: int) -> None:
+    def __init__(self, model: SequenceModel, slots: int, batch_tokens: int) -> None:
         self.model = model
         self._batch = batch_tokens
         self._seen: dict[int, list[int]] = {seq: [] for seq in range(slots)}
