@@ -4,7 +4,7 @@ arriving while three replies stream, prompt-lookup drafts on an edit task, and t
 four slots take against one. Replies cannot end early (a logit bias on the end tokens), so both
 servers generate the same number of tokens. Also draws docs/bench/serving.png.
 
-    .venv/bin/python benchmarks/bench_serving.py [--rounds 5] [--bursts 25] [--threads N]
+    .venv/bin/python benchmarks/bench_serving.py [--rounds 9] [--bursts 25] [--threads N]
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def median(values: list[float]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--bursts", type=int, default=25, help="short bursts for first tokens")
     parser.add_argument("--threads", type=int, default=physical_cores())
