@@ -208,9 +208,10 @@ def main() -> int:
             # First tokens again in short bursts: the same moment (all clients at once, the
             # server idle), many more samples than the rounds give; a median of 20 moved by
             # 0.2 between runs here.
+            bursts: dict[str, list[float]] = {"Hearth": [], "llama-server": []}
             for _ in range(args.bursts if clients > 1 else 0):
                 for server in (hearth, peer):
-                    results[server.name].append((0.0, concurrent(server, clients, 2)[1]))
+                    bursts[server.name] += concurrent(server, clients, 2)[1]
             if clients == 1:
                 ratios = [
                     h[0] / p[0]
@@ -223,10 +224,10 @@ def main() -> int:
             hearth_proc.stop()  # type: ignore[attr-defined]
             peer_proc.terminate()
             peer_proc.wait(20)
-        rates[clients] = {
-            name: median([r[0] for r in runs[: args.rounds]]) for name, runs in results.items()
+        rates[clients] = {name: median([r[0] for r in runs]) for name, runs in results.items()}
+        firsts = {
+            name: [t for r in runs for t in r[1]] + bursts[name] for name, runs in results.items()
         }
-        firsts = {name: [t for r in runs for t in r[1]] for name, runs in results.items()}
         h, p = rates[clients]["Hearth"], rates[clients]["llama-server"]
         label = "one stream" if clients == 1 else f"{clients} clients at once"
         lines.append(
