@@ -246,27 +246,29 @@ def test_a_server_over_streamable_http_added_through_the_api(
         assert "far__hang" in offered
         assert http.delete("/v1/mcp/servers/far").status_code == 200
         assert http.get("/v1/mcp/servers/far").status_code == 404
-        # A header taken from the key store reaches the server with each request.
-        keyed = http.post("/v1/mcp/servers", json={"name": "keyed", "url": url,
-                                                   "header_keys": {"X-Lab-Token": "lab-token"}})  # fmt: skip
-        assert keyed.status_code == 201, keyed.text
-        assert EXPECTED_SECRET not in keyed.text
-        http.patch("/v1/mcp/servers/keyed",
-                   json={"tools": {"secret_arrived": {"always_allow": True}}})  # fmt: skip
-        assert _run_of(http, "keyed__secret_arrived")["result"] == "yes"
-        assert EXPECTED_SECRET not in http.get("/v1/mcp/servers/keyed").text
-        assert http.delete("/v1/mcp/servers/keyed").status_code == 200
-        # Without it the same tool says no: the test can tell the two apart.
-        bare = http.post("/v1/mcp/servers", json={"name": "bare", "url": url})
-        assert bare.status_code == 201, bare.text
-        http.patch("/v1/mcp/servers/bare",
-                   json={"tools": {"secret_arrived": {"always_allow": True}}})  # fmt: skip
-        assert _run_of(http, "bare__secret_arrived")["result"] == "no"
-        assert http.delete("/v1/mcp/servers/bare").status_code == 200
+        # A header taken from the key store reaches the server with each request; without it
+        # the same tool says no: the test can tell the two apart.
+        assert _secret_arrived(http, "keyed", url, {"X-Lab-Token": "lab-token"}) == "yes"
+        assert _secret_arrived(http, "bare", url, {}) == "no"
         assert EXPECTED_SECRET not in "\n".join(engine.process.log)
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _secret_arrived(http: httpx.Client, name: str, url: str, header_keys: dict[str, str]) -> str:
+    """Add the HTTP lab server as `name` with these key-store headers, call its secret_arrived
+    tool, remove it; what the tool said. The secret shows in none of the engine's replies."""
+    added = http.post("/v1/mcp/servers", json={"name": name, "url": url,
+                                               "header_keys": header_keys})  # fmt: skip
+    assert added.status_code == 201, added.text
+    assert EXPECTED_SECRET not in added.text
+    http.patch(f"/v1/mcp/servers/{name}",
+               json={"tools": {"secret_arrived": {"always_allow": True}}})  # fmt: skip
+    said = str(_run_of(http, f"{name}__secret_arrived")["result"])
+    assert EXPECTED_SECRET not in http.get(f"/v1/mcp/servers/{name}").text
+    assert http.delete(f"/v1/mcp/servers/{name}").status_code == 200
+    return said
 
 
 def _lab_servers_of(engine: RunningEngine) -> list[int]:
