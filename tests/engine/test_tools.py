@@ -118,22 +118,27 @@ def test_required_always_gives_calls_that_parse_and_validate(
         assert reply.usage.completion_tokens > 0
 
 
+PINNED = {"cache_prompt": False, "speculative": False}
+
+
 @pytest.mark.parametrize("model", [DEFAULT_MODEL, QWEN_ID])
 def test_a_named_function_is_the_one_called_streamed_too(sdk: openai.OpenAI, model: str) -> None:
     named = {"type": "function", "function": {"name": "book_table"}}
     ask = [{"role": "user", "content": "Book a table for four at Chez Marie on Friday at 8pm."}]
-    # Both read the prompt whole: with a slot's cached prefix the logits differ in their last
-    # bits, and a 135M model's arguments can follow them ("10am" once, "10:30am" the next time).
+    # Both read the prompt whole and check no guessed tokens: with a slot's cached prefix, or
+    # guesses verified in batches whose size follows measured step times, the logits differ in
+    # their last bits, and a small model's arguments can follow them ("10am" once, "10:30am"
+    # the next; Qwen's "17:00" once, "18:00" the next).
     reply = sdk.chat.completions.create(
         model=model, messages=ask, tools=TOOLS, tool_choice=named, temperature=0,  # type: ignore[arg-type]
-        max_tokens=200, parallel_tool_calls=False, extra_body={"cache_prompt": False},
+        max_tokens=200, parallel_tool_calls=False, extra_body=PINNED,
     )  # fmt: skip
     calls = reply.choices[0].message.tool_calls or []
     assert [c.function.name for c in calls] == ["book_table"]
     _valid("book_table", calls[0].function.arguments)
     stream = sdk.chat.completions.create(
         model=model, messages=ask, tools=TOOLS, tool_choice=named, temperature=0,  # type: ignore[arg-type]
-        max_tokens=200, parallel_tool_calls=False, stream=True, extra_body={"cache_prompt": False},
+        max_tokens=200, parallel_tool_calls=False, stream=True, extra_body=PINNED,
     )  # fmt: skip
     content, streamed, finish = _streamed(stream)
     assert content == ""  # a forced call is the whole reply
