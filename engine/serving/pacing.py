@@ -8,6 +8,8 @@ each is a batch entry, worth it only when enough of them will be right.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 DRAFT_MAX = 12
 
 
@@ -45,18 +47,18 @@ class StepPacer:
             per_token = max(rest, 0.25 * took) / prompt_tokens
             self.prompt_token_seconds = 0.5 * self.prompt_token_seconds + 0.5 * per_token
 
-    def draft_length(self, hit_rate: float, replies: int) -> int:
+    def draft_length(self, chance: Callable[[int], float], replies: int) -> int:
         """How many guessed tokens pay for their checking. Each costs a batch entry in a step
-        that makes a token for each of `replies`; k guesses add p + p^2 + ... + p^k tokens
-        when each is right with chance p. On a CPU, where an entry costs about half a
-        one-token step, few pay and only when nearly all are right, and none when many
-        replies already fill the batch; where entries are cheap (a GPU, a big model), many
-        do."""
+        that makes a token for each of `replies`; k guesses add chance(1) + ... + chance(k)
+        tokens, where chance(j) is that the first j are all right. On a CPU, where an entry
+        costs about half a one-token step, few pay and only when nearly all are right, and
+        none when many replies already fill the batch; where entries are cheap (a GPU, a big
+        model), many do."""
         single, entry = self.single_seconds, self.entry_seconds
         base = single + entry * (replies - 1)
         best, best_rate, expected = 0, replies / base, float(replies)
         for k in range(1, DRAFT_MAX + 1):
-            expected += hit_rate**k
+            expected += chance(k)
             rate = expected / (base + entry * k)
             if rate > best_rate:
                 best, best_rate = k, rate

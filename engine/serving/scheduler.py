@@ -18,13 +18,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Generic, TypeVar
 
 from engine.backends.llama_backend import Piece
 from engine.errors import Busy, GenerationFailed, HearthError
 from engine.serving.draft_model import Drafter
-from engine.serving.pacing import StepPacer
-from engine.serving.prompt_lookup import PromptLookup
+from engine.serving.pacing import DRAFT_MAX, StepPacer
+from engine.serving.prompt_lookup import PromptLookup, copy_chance
 from engine.serving.slots import DRAFT_PRIOR, BatchBackend, Job, Request, ServingStats, Slot
 from engine.serving.state_cache import StateCache, common_prefix
 from engine.serving.text_out import TextOut
@@ -344,27 +345,28 @@ class Scheduler(Generic[M]):
         request = job.request
         if job.lookup is None or self._steps < job.paused_until:
             return []
-        want = self.pacer.draft_length(job.hit_rate, replies)
-        if want == 0:
-            # Not worth it at this reply's hit rate; with no guesses checked, the rate would
-            # never change (seen: one wrong guess at a changed word stopped all drafting for
-            # the rest of an edit), so hope afresh a while later: a reply copies its input in
-            # stretches.
-            self._pause_drafts(job)
-            return []
-        pos = len(slot.cached)
         room = min(
-            want,
+            DRAFT_MAX,
             request.max_tokens - job.generated - 1,
-            self.model.n_ctx - pos - 2,
+            self.model.n_ctx - len(slot.cached) - 2,
             self.batch_tokens - batched - 1 - len(self.slots),  # the others' tokens come too
         )
         if room <= 0:
             return []
-        if self.drafter is not None:
-            assert job.pending is not None
-            return self.drafter.propose(slot.seq, [*slot.cached, job.pending], room)
-        return job.lookup.propose(room)
+        if self.drafter is None:
+            # The evidence that the reply copies: the match before the guess, and the reply's
+            # own guesses right in a row.
+            guess = job.lookup.propose(room)
+            agreed = guess.matched + job.copied
+            return guess.tokens[: self.pacer.draft_length(partial(copy_chance, agreed), replies)]
+        want = self.pacer.draft_length(lambda k: job.hit_rate**k, replies)
+        if want == 0:
+            # Not worth it at this reply's hit rate; with no guesses checked, the rate would
+            # never change, so hope afresh a while later.
+            self._pause_drafts(job)
+            return []
+        assert job.pending is not None
+        return self.drafter.propose(slot.seq, [*slot.cached, job.pending], min(want, room))
 
     def _pause_drafts(self, job: Job) -> None:
         job.hit_rate, job.paused_until = DRAFT_PRIOR, self._steps + DRAFT_PAUSE_STEPS
@@ -397,6 +399,7 @@ class Scheduler(Generic[M]):
             # Guesses are checked in order: a run of `accepted` rights, then (maybe) a wrong.
             seen = accepted / (accepted + (1 if accepted < len(drafts) else 0))
             job.hit_rate = 0.6 * job.hit_rate + 0.4 * seen
+            job.copied = job.copied + accepted if accepted == len(drafts) else 0
             if job.hit_rate < DRAFT_QUIT:
                 self._pause_drafts(job)
             if accepted < len(drafts):

@@ -73,6 +73,7 @@ class Job:
     generated: int = 0
     hit_rate: float = DRAFT_PRIOR  # how often this reply's guessed tokens were right, smoothed
     paused_until: int = 0
+    copied: int = 0  # guessed tokens right in a row since the last wrong one
     logprobs: list[TokenLogprob] = field(default_factory=list)  # for tokens not yet sent
     outbox: str = ""  # text not yet sent
     sent: float = 0.0  # when text was last sent

@@ -4,6 +4,7 @@ drafts, stops, cancellation, a full queue and a full KV cache."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import pytest
 from engine.backends.llama_backend import GenerationParams, Piece, TokenLogprob
 from engine.errors import Busy, HearthError
 from engine.serving.pacing import StepPacer
+from engine.serving.prompt_lookup import Guess, PromptLookup, copy_chance
 from engine.serving.scheduler import Scheduler
 from engine.serving.slots import Request
 from engine.serving.state_cache import StateCache
@@ -351,20 +353,26 @@ def test_drafts_guessed_from_the_prompt_change_nothing_but_speed(model: FakeMode
     assert steps < 30  # several tokens per step (without drafts: a step per token)
 
 
-class FussyPacer(StepPacer):
-    """One guess a step, worth it only while at least 60% of a reply's guesses were right."""
+class CpuCosts(StepPacer):
+    """A CPU's step costs, kept fixed (the stand-in's steps take no time to learn from): a
+    batch entry costs half a one-token step."""
 
-    def draft_length(self, hit_rate: float, replies: int) -> int:
-        return 1 if hit_rate >= 0.6 else 0
+    def __init__(self) -> None:
+        super().__init__(10.0, 64)
+        self.single_seconds, self.entry_seconds = 0.012, 0.006
+
+    def observe(self, entries: int, prompt_tokens: int, streaming: bool, took: float) -> None:
+        pass
 
 
-def test_drafting_comes_back_after_a_miss_made_it_not_worth_it(model: FakeModel) -> None:
-    """An edit: the prompt's 40 where the reply writes 20 is one wrong guess, which brings
-    the reply's hit rate below what pays; the guesses after it (21 ... 49, copied) are
-    still tried, a while later (once stuck at 0 drafts for the rest of the reply)."""
+def test_guesses_grow_with_a_copy_and_come_back_after_an_edit(model: FakeModel) -> None:
+    """An edit: the reply copies 10 ... 19, writes 20 where the prompt has 40 (one wrong
+    guess), then copies 21 ... 49. Guesses start short while little agrees and grow as the
+    reply goes on copying; after the edit they start short again and grow again (a running
+    hit rate used to stop them for the rest of an edit)."""
     prompt = [*range(10, 20), 40, *range(21, 50), 5, 6]
     sched = scheduler(model, slots=1)
-    sched.pacer = FussyPacer(10.0, 64)
+    sched.pacer = CpuCosts()
     try:
         req, out = request(prompt, max_tokens=60)
         sched.submit(req)
@@ -373,8 +381,27 @@ def test_drafting_comes_back_after_a_miss_made_it_not_worth_it(model: FakeModel)
     finally:
         sched.close()
     assert out.text == "".join(f"<{t}>" for t in range(7, 51))
-    assert stats.drafted - stats.drafts_accepted >= 1  # the miss at 40
-    assert stats.drafts_accepted >= 4 + 4  # half of 12 ... 19 before it, and more after
+    guesses = [len(step) - 1 for step in model.steps[1:]]  # the first step read the prompt
+    runs = [list(run) for guessing, run in itertools.groupby(guesses, bool) if guessing]
+    assert len(runs) == 2  # before the edit and after it: [1, 3, 4], [1, 3, 4, 6, 8, 9] here
+    for run in runs:
+        assert run[0] <= 2
+        assert run == sorted(run)
+    assert max(runs[1]) >= 8
+    assert stats.drafted > stats.drafts_accepted  # the miss at 40
+
+
+def test_a_guess_says_how_long_the_reply_has_agreed_with_what_it_copies() -> None:
+    lookup = PromptLookup([1, 2, 3, 4, 5, 6, 7, 8])
+    lookup.extend([9, 3, 4, 5])
+    guess = lookup.propose(2)
+    assert guess == Guess([6, 7], matched=3)  # 3 4 5 agree; 9 and 2 do not
+    lookup.extend([6, 7])
+    assert lookup.propose(8) == Guess([8, 9, 3, 4, 5, 6, 7], matched=5)
+    assert lookup.propose(0) == Guess([], 0)
+    # A longer agreement makes a long run of guesses likelier, never certain.
+    assert copy_chance(2, 4) < copy_chance(20, 4) < 1.0
+    assert copy_chance(20, 4) < copy_chance(20, 1)
 
 
 def test_stop_strings_across_tokens_and_split_characters() -> None:
