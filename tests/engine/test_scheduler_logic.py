@@ -138,6 +138,20 @@ def scheduler(model: FakeModel, **kw: object) -> Scheduler[FakeModel]:
     return Scheduler(lambda: model, **args)  # type: ignore[arg-type]
 
 
+def serve_together(
+    sched: Scheduler[FakeModel], *requests: tuple[Request, Collected]
+) -> list[Collected]:
+    """Submit the requests at once, wait for all, close the scheduler."""
+    try:
+        for req, _out in requests:
+            sched.submit(req)
+        for _req, out in requests:
+            assert out.done.wait(5)
+    finally:
+        sched.close()
+    return [out for _req, out in requests]
+
+
 @pytest.fixture
 def running(model: FakeModel) -> Iterator[Scheduler[FakeModel]]:
     sched = scheduler(model)
@@ -391,6 +405,25 @@ def test_guesses_grow_with_a_copy_and_come_back_after_an_edit(model: FakeModel) 
     assert stats.drafted > stats.drafts_accepted  # the miss at 40
 
 
+def test_no_guesses_while_a_prompt_waits_to_be_read(model: FakeModel) -> None:
+    """A reply that copies would guess; while another request's long prompt is read in
+    chunks beside it, the step's room goes to that prompt, and the guesses come back after."""
+    pacer = CpuCosts()
+    pacer.step_seconds = 0.03  # three prompt tokens a step beside one reply
+    sched = scheduler(model, slots=2)
+    sched.pacer = pacer
+    copying_out, _ = serve_together(
+        sched, request([*range(10, 50), 5, 6], max_tokens=60), request([70] * 60, max_tokens=1)
+    )
+    assert copying_out.text == "".join(f"<{t}>" for t in range(7, 51))  # the same reply
+    copy_seq = model.steps[0][0][2]  # the first step read the copying prompt first, whole
+    beside = [s for s in model.steps[1:] if any(e[2] != copy_seq for e in s)]  # the long one's
+    assert len(beside) >= 10
+    assert all(sum(e[2] == copy_seq for e in s) == 1 for s in beside)  # its token, no guesses
+    after = model.steps[model.steps.index(beside[-1]) + 1 :]
+    assert any(sum(e[2] == copy_seq for e in s) > 1 for s in after)
+
+
 def test_a_guess_says_how_long_the_reply_has_agreed_with_what_it_copies() -> None:
     lookup = PromptLookup([1, 2, 3, 4, 5, 6, 7, 8])
     lookup.extend([9, 3, 4, 5])
@@ -439,16 +472,9 @@ def test_cancel_frees_the_slot_and_a_full_queue_is_busy(model: FakeModel) -> Non
 
 def test_a_full_kv_cache_ends_the_newest_request_with_busy() -> None:
     model = FakeModel(capacity=30)
-    sched = scheduler(model, slots=2)
-    try:
-        first, first_out = request([1] * 10, max_tokens=8)
-        second, second_out = request([2] * 10, max_tokens=20)
-        sched.submit(first)
-        sched.submit(second)
-        assert first_out.done.wait(5)
-        assert second_out.done.wait(5)
-    finally:
-        sched.close()
+    first_out, second_out = serve_together(
+        scheduler(model, slots=2), request([1] * 10, max_tokens=8), request([2] * 10, max_tokens=20)
+    )
     errors = [o.error for o in (first_out, second_out) if o.error is not None]
     assert len(errors) == 1
     assert isinstance(errors[0], Busy)
