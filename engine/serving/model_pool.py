@@ -195,6 +195,7 @@ class ModelPool:
             max_pending=settings.max_queue,
             retry_after=settings.retry_after_seconds,
             state_cache=StateCache(plan.state_cache_bytes) if plan.state_cache_bytes else None,
+            shared_kv=options.kv_unified,
         )
 
     def _drafter_for(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 DRAFT_MAX = 12
+GUESS_MARGIN = 1.05
 
 
 class StepPacer:
@@ -56,7 +57,10 @@ class StepPacer:
         model), many do."""
         single, entry = self.single_seconds, self.entry_seconds
         base = single + entry * (replies - 1)
-        best, best_rate, expected = 0, replies / base, float(replies)
+        # Guesses must beat none by a margin: a step's first few extra entries cost more than
+        # the average entry measured on big steps (a 2-token decode costs 1.6-1.8 one-token
+        # decodes here).
+        best, best_rate, expected = 0, GUESS_MARGIN * replies / base, float(replies)
         for k in range(1, DRAFT_MAX + 1):
             expected += chance(k)
             rate = expected / (base + entry * k)

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 
 SIZES = (4, 3, 2)  # n-gram lengths tried, longest first: one token alone guesses too often
 MATCH_CAP = 64  # agreement longer than this says nothing more
+# Shorter agreements are no evidence of copying: in replayed greedy replies (stories, an edit,
+# a summary, code) a guess after 2 agreeing tokens was right 48% of the time, after 3 62%,
+# after 4-9 80%; and a first guess costs 0.6-0.8 of a one-token step on a CPU. Guessing from
+# 2 on made stories 7% slower (46% of guesses right).
+TRUSTED = 4
 
 
 @dataclass(frozen=True)
@@ -21,8 +26,11 @@ class Guess:
 def copy_chance(agreed: int, k: int) -> float:
     """The chance that the next k guessed tokens are all right when the reply has agreed with
     the text it copies for `agreed` tokens: (agreed + ½) / (agreed + ½ + k), a rule of
-    succession (a long agreement tends to go on). One fixed rate per guess (the reply's
-    running hit rate) drafted too little where a reply copies and too much at its edits."""
+    succession (a long agreement tends to go on), and none under TRUSTED tokens. One fixed
+    rate per guess (the reply's running hit rate) drafted too little where a reply copies and
+    too much at its edits."""
+    if agreed < TRUSTED:
+        return 0.0
     return (agreed + 0.5) / (agreed + 0.5 + k)
 
 

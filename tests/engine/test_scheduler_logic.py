@@ -424,6 +424,28 @@ def test_no_guesses_while_a_prompt_waits_to_be_read(model: FakeModel) -> None:
     assert any(sum(e[2] == copy_seq for e in s) > 1 for s in after)
 
 
+def test_no_guesses_beside_other_replies_with_a_kv_stream_per_slot(model: FakeModel) -> None:
+    """Unequal entries per sequence split a step into several decodes there: a reply that
+    copies guesses only once it has the step to itself (or always, with one KV pool)."""
+    for shared in (False, True):
+        model.steps.clear()
+        model.cache.clear()
+        sched = scheduler(model, slots=2, shared_kv=shared)
+        sched.pacer = CpuCosts()
+        copying_out, other_out = serve_together(
+            sched, request([*range(10, 50), 5, 6], max_tokens=60), request([80], max_tokens=20)
+        )
+        assert copying_out.text == "".join(f"<{t}>" for t in range(7, 51))
+        assert other_out.text == "".join(f"<{t}>" for t in range(81, 101))
+        both = [s for s in model.steps[1:] if len({e[2] for e in s}) == 2]
+        assert len(both) >= 10
+        guessed_beside = any(len(s) > 2 for s in both)
+        assert guessed_beside == shared
+        if not shared:  # the copying reply outlasts the other and then guesses alone
+            alone = model.steps[model.steps.index(both[-1]) + 1 :]
+            assert any(len(s) > 1 for s in alone)
+
+
 def test_a_guess_says_how_long_the_reply_has_agreed_with_what_it_copies() -> None:
     lookup = PromptLookup([1, 2, 3, 4, 5, 6, 7, 8])
     lookup.extend([9, 3, 4, 5])
