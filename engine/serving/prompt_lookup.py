@@ -13,7 +13,7 @@ MATCH_CAP = 64  # agreement longer than this says nothing more
 # Shorter agreements are no evidence of copying: in replayed greedy replies (stories, an edit,
 # a summary, code) a guess after 2 agreeing tokens was right 48% of the time, after 3 62%,
 # after 4-9 80%; and a first guess costs 0.6-0.8 of a one-token step on a CPU. Guessing from
-# 2 on made stories 7% slower (46% of guesses right).
+# 2 on made a story reply 6% slower (46% of its guesses right).
 TRUSTED = 4
 
 
