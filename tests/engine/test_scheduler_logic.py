@@ -397,7 +397,7 @@ def test_guesses_grow_with_a_copy_and_come_back_after_an_edit(model: FakeModel) 
     assert out.text == "".join(f"<{t}>" for t in range(7, 51))
     guesses = [len(step) - 1 for step in model.steps[1:]]  # the first step read the prompt
     runs = [list(run) for guessing, run in itertools.groupby(guesses, bool) if guessing]
-    assert len(runs) == 2  # before the edit and after it: [1, 3, 4], [1, 3, 4, 6, 8, 9] here
+    assert len(runs) == 2  # before the edit and after it: [2, 4], [2, 4, 5, 7, 9] here
     for run in runs:
         assert run[0] <= 2
         assert run == sorted(run)
@@ -454,8 +454,10 @@ def test_a_guess_says_how_long_the_reply_has_agreed_with_what_it_copies() -> Non
     lookup.extend([6, 7])
     assert lookup.propose(8) == Guess([8, 9, 3, 4, 5, 6, 7], matched=5)
     assert lookup.propose(0) == Guess([], 0)
-    # A longer agreement makes a long run of guesses likelier, never certain.
-    assert copy_chance(2, 4) < copy_chance(20, 4) < 1.0
+    # A longer agreement makes a long run of guesses likelier, never certain; under 4 tokens
+    # it is no evidence.
+    assert copy_chance(3, 1) == 0.0
+    assert 0.0 < copy_chance(4, 4) < copy_chance(20, 4) < 1.0
     assert copy_chance(20, 4) < copy_chance(20, 1)
 
 
