@@ -89,7 +89,7 @@ class Scheduler(Generic[M]):
         # entries into equal parts, one decode each: one guess beside 3 other replies made the
         # step 1.5 times as dear (one pool: 1.27), and 4 story replies 8% slower with guesses.
         # So guesses go only to a reply that has the step to itself, unless the pool is one.
-        self.guess_beside_others = shared_kv
+        self.shared_kv = shared_kv
         self._waiting: deque[Request] = deque()
         self._wake = threading.Condition()
         self._closed = False
@@ -218,7 +218,7 @@ class Scheduler(Generic[M]):
         # (seen: three looping poems guessing 12 tokens each left a 2,000-token prompt a token
         # a step, read in 165 s instead of 22).
         guessing = all(s.job is None or s.job.pending is not None for s in self.slots) and (
-            replies == 1 or self.guess_beside_others
+            replies == 1 or self.shared_kv
         )
         for slot in self.slots:
             job = slot.job

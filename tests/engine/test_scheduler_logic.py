@@ -387,13 +387,8 @@ def test_guesses_grow_with_a_copy_and_come_back_after_an_edit(model: FakeModel) 
     prompt = [*range(10, 20), 40, *range(21, 50), 5, 6]
     sched = scheduler(model, slots=1)
     sched.pacer = CpuCosts()
-    try:
-        req, out = request(prompt, max_tokens=60)
-        sched.submit(req)
-        assert out.done.wait(5)
-        stats = sched.stats()
-    finally:
-        sched.close()
+    (out,) = serve_together(sched, request(prompt, max_tokens=60))
+    stats = sched.stats()  # its counters outlive the scheduler's thread
     assert out.text == "".join(f"<{t}>" for t in range(7, 51))
     guesses = [len(step) - 1 for step in model.steps[1:]]  # the first step read the prompt
     runs = [list(run) for guessing, run in itertools.groupby(guesses, bool) if guessing]
